@@ -1,0 +1,165 @@
+"""The Typer app: registers the commands, the global options, and maps errors to exit codes.
+
+This module is imported on every ``nncli`` invocation, including each Tab press
+of shell completion, so it must not import torch or matplotlib (a test checks).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.2x vendors click; older releases use click itself
+    from typer._click import Context, exceptions as cx
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import Context, exceptions as cx  # type: ignore[no-redef]
+
+from nncli import __version__
+from nncli.commands import activations, init_stats, plot, run, summary
+from nncli.errors import ExitCode, NncliError, closest
+
+
+class _State:
+    debug = False
+
+
+def _print_error(message: str, hint: str | None = None) -> None:
+    text = f"Error: {message}"
+    if hint:
+        text += f"\n  Hint: {hint}"
+    typer.echo(text, err=True)
+
+
+class NncliGroup(TyperGroup):
+    """The one place where every failure becomes ``Error: ...`` and an exit code."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        _State.debug = bool(os.environ.get("NNCLI_DEBUG"))
+        try:
+            rv = super().main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except NncliError as exc:
+            if _State.debug:
+                traceback.print_exc()
+            _print_error(exc.message, exc.hint)
+            sys.exit(exc.exit_code)
+        except cx.NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+            sys.exit(ExitCode.USAGE)
+        except cx.UsageError as exc:
+            _print_usage_error(exc)
+        except cx.ClickException as exc:
+            _print_error(exc.format_message())
+            sys.exit(exc.exit_code)
+        except (typer.Abort, KeyboardInterrupt):
+            typer.echo("\nError: interrupted", err=True)
+            sys.exit(ExitCode.INTERRUPTED)
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+        except BrokenPipeError:  # `nncli ... | head`: not an error worth a message
+            sys.stderr.close()
+            sys.exit(ExitCode.FAILURE)
+        except MemoryError:
+            _print_error("out of memory; try a smaller --batch, fan or config")
+            sys.exit(ExitCode.FAILURE)
+        except Exception as exc:  # a bug or an environment failure: say so, briefly
+            if _State.debug:
+                traceback.print_exc()
+            _print_error(
+                f"{type(exc).__name__}: {exc}",
+                None if _State.debug else "run with --debug for the traceback",
+            )
+            sys.exit(ExitCode.FAILURE)
+        if isinstance(rv, int) and not isinstance(rv, bool) and rv != 0:
+            sys.exit(rv)  # Exit(n) raised inside a command comes back as a return value
+        if standalone_mode:
+            sys.exit(ExitCode.OK)
+        return rv
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[Any, Any, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except cx.UsageError as exc:
+            name = args[0] if args else ""
+            guess = closest(name, self.list_commands(ctx))
+            if guess and "did you mean" not in exc.message.lower():
+                exc.message = f"{exc.message} Did you mean {guess!r}?"
+            raise
+
+
+def _print_usage_error(exc: cx.UsageError) -> None:
+    message = exc.format_message()
+    ctx = exc.ctx
+    hint = f"try '{ctx.command_path} --help'" if ctx is not None else None
+    _print_error(message, hint)
+    sys.exit(ExitCode.USAGE)
+
+
+app = typer.Typer(
+    cls=NncliGroup,
+    name="nncli",
+    help=(
+        "Make the building blocks of a neural network visible and checkable: activation "
+        "functions and their derivatives, weight-initialisation schemes, and a feed-forward "
+        "model's structure, parameters and forward pass.\n\n"
+        "Exit codes: 0 success, 1 runtime failure, 2 usage error, 130 interrupted."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nncli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show tracebacks for errors (also NNCLI_DEBUG=1)."),
+    ] = False,
+) -> None:
+    """Global options apply to every command: `nncli --debug summary`."""
+    if debug:
+        _State.debug = True
+
+
+app.command("summary")(summary.summary)
+app.command("run")(run.run)
+app.command("plot")(plot.plot)
+app.command("activations")(activations.activations)
+app.command("init-stats")(init_stats.init_stats)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="nncli")

@@ -1,0 +1,58 @@
+"""Options shared by every command, defined once so every command spells them the same."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from nncli.core.device import DEVICE_CHOICES, ENV_VAR
+
+
+def _complete_device(incomplete: str) -> list[str]:
+    return [d for d in DEVICE_CHOICES if d.startswith(incomplete)]
+
+
+def _complete_config(incomplete: str) -> list[str]:
+    from nncli.core.config import bundled_configs
+
+    return [c for c in bundled_configs() if c.startswith(incomplete)]
+
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print exactly one JSON document on stdout (keys documented in the README).",
+        rich_help_panel="Output",
+    ),
+]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--device",
+        "-d",
+        metavar="DEVICE",
+        help=(
+            f"auto, cpu, cuda, cuda:N or mps. Default: ${ENV_VAR}, else auto "
+            "(CUDA, then MPS, then CPU). An unavailable device is an error, never a fallback."
+        ),
+        autocompletion=_complete_device,
+        show_default=False,
+    ),
+]
+SeedOpt = Annotated[
+    int,
+    typer.Option("--seed", "-s", help="Random seed; the same seed gives identical numbers.", min=0),
+]
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        "-c",
+        metavar="PATH|NAME",
+        help="Model config: a TOML file, or a bundled name (demo, mnist_mlp, deep_tanh, wide_10b).",
+        autocompletion=_complete_config,
+        show_default="demo",
+    ),
+]

@@ -1,0 +1,130 @@
+"""Rich tables for the human-readable output of each command."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from nncli.core.forward import SUM_TOLERANCE, NamedParam, RunResult
+from nncli.core.memory import format_bytes
+from nncli.core.summary import SummaryResult
+
+
+def shape(dims: Sequence[int]) -> str:
+    return "[" + ", ".join(str(d) for d in dims) + "]"
+
+
+def new_table(title: str | None = None, caption: str | None = None) -> Table:
+    return Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAVY,
+        title_justify="left",
+        caption_justify="left",
+        pad_edge=False,
+    )
+
+
+def trainable_label(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
+def render_summary(result: SummaryResult, console: Console) -> None:
+    if result.classic is not None:
+        console.out(result.classic, end="")
+        console.print()
+    where = (
+        "shapes from torch's meta device, no weights allocated"
+        if result.built_on == "meta"
+        else f"built on {result.built_on}"
+    )
+    console.print(
+        f"[bold]{result.model_name}[/bold] · config {result.source} · device {result.device} · "
+        f"input {shape(result.input_shape)}\n{where}"
+    )
+    table = new_table()
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("Layer", overflow="fold")
+    table.add_column("Type", no_wrap=True)
+    table.add_column("Input", no_wrap=True)
+    table.add_column("Output", no_wrap=True)
+    table.add_column("Params", justify="right", overflow="fold")
+    table.add_column("Init", overflow="fold")
+    table.add_column("Trainable", no_wrap=True)
+    for row in result.layers:
+        table.add_row(
+            str(row.index),
+            row.name,
+            row.type,
+            shape(row.input_shape),
+            shape(row.output_shape),
+            row.param_formula,
+            row.init,
+            trainable_label(row.trainable),
+        )
+    console.print(table)
+    totals = new_table()
+    totals.add_column("Totals")
+    totals.add_column("", justify="right")
+    totals.add_row("Total params", f"{result.total_params:,}")
+    totals.add_row("Trainable params", f"{result.trainable_params:,}")
+    totals.add_row("Non-trainable params", f"{result.non_trainable_params:,}")
+    totals.add_row("Mult-adds", f"{result.mult_adds:,}")
+    totals.add_row("Input memory", format_bytes(result.memory.input))
+    totals.add_row("Activation memory (forward)", format_bytes(result.memory.activations))
+    totals.add_row("Parameter memory", format_bytes(result.memory.params))
+    totals.add_row("Estimated total", format_bytes(result.memory.total))
+    console.print(totals)
+    console.print(f"Mult-adds: {result.mult_adds_rule}.", style="dim")
+
+
+MAX_ROWS = 20  # the terminal shows this many output rows; --json carries all of them
+
+
+def render_run(result: RunResult, console: Console) -> None:
+    console.print(
+        f"[bold]{result.model_name}[/bold] · config {result.source} · device {result.device} · "
+        f"seed {result.seed} · input {result.input_source}"
+    )
+    console.print(f"input shape {shape(result.input_shape)} → output shape {shape(result.output_shape)}")
+    table = new_table()
+    table.add_column("row", justify="right")
+    width = result.output_shape[-1] if result.output_shape else 0
+    for j in range(width):
+        table.add_column(f"out[{j}]", justify="right")
+    table.add_column("argmax", justify="right")
+    if result.softmax_output:
+        table.add_column("sum", justify="right")
+    for i, (values, pred, total) in enumerate(
+        zip(result.output, result.predictions, result.row_sums, strict=True)
+    ):
+        if i == MAX_ROWS:
+            break
+        cells = [str(i), *(f"{v:.6f}" for v in values), str(pred)]
+        if result.softmax_output:
+            cells.append(f"{total:.6f}")
+        table.add_row(*cells)
+    console.print(table)
+    hidden = len(result.output) - MAX_ROWS
+    if hidden > 0:
+        console.print(f"… {hidden} more rows (use --json for all of them)", style="dim")
+    if result.softmax_output:
+        verdict = "yes" if result.sums_to_one else "NO"
+        console.print(f"softmax rows sum to 1 (within {SUM_TOLERANCE:g}): {verdict}")
+    if result.params is not None:
+        render_params(result.params, console)
+
+
+def render_params(params: list[NamedParam], console: Console) -> None:
+    import numpy as np
+
+    console.print()
+    console.print("[bold]Parameters (w and b)[/bold]")
+    for p in params:
+        values = np.array(p.values, dtype=np.float32)
+        text = np.array2string(values, precision=4, threshold=200, edgeitems=3, max_line_width=100)
+        console.print(f"{p.name} {shape(p.shape)}", style="bold")
+        console.out(text)

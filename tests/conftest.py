@@ -1,0 +1,63 @@
+"""Shared fixtures: a CliRunner at a fixed width with colour off, and device mocks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from nncli.cli import app
+
+GOLDEN = Path(__file__).parent / "golden"
+FIXED_ENV = {"NO_COLOR": "1", "COLUMNS": "100", "NNCLI_DEVICE": None, "NNCLI_LANG": None}
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+Invoke = Callable[..., Outcome]
+
+
+@pytest.fixture
+def cli() -> Invoke:
+    """``cli("summary", "--json")`` -> Outcome, with colour off and 100 columns."""
+
+    def invoke(*args: str, env: dict[str, str | None] | None = None) -> Outcome:
+        runner = CliRunner()
+        result = runner.invoke(app, list(args), env={**FIXED_ENV, **(env or {})})
+        return Outcome(result.exit_code, result.stdout, result.stderr)
+
+    return invoke
+
+
+@pytest.fixture
+def no_accelerators(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend the machine has only a CPU, whatever it really has."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+
+
+def check_golden(name: str, text: str, update: bool = False) -> None:
+    """Compare ``text`` with tests/golden/<name>; NNCLI_UPDATE_GOLDEN=1 rewrites it."""
+    import os
+
+    path = GOLDEN / name
+    if update or os.environ.get("NNCLI_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"golden file {path} missing; run with NNCLI_UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
