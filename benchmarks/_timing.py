@@ -1,0 +1,75 @@
+"""Whole-process timing for benchmarks: median wall time and peak RSS of a command.
+
+Each command runs once as a warm-up (to fill the page cache and matplotlib's
+font cache), then ``repeat`` times; wall time and the child's peak RSS come
+from ``os.wait4``, so nothing is sampled and nothing else is measured.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+PY = sys.executable
+
+
+@dataclass
+class Timing:
+    label: str
+    median_s: float
+    peak_rss_mib: float
+    runs: list[float]
+
+
+def measure(label: str, argv: list[str], repeat: int = 5, env: dict[str, str] | None = None) -> Timing:
+    run_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    times: list[float] = []
+    peak = 0
+    for i in range(repeat + 1):
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=run_env
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{label}: {' '.join(argv)} failed:\n{err}")
+        if i == 0:
+            continue  # warm-up
+        times.append(elapsed)
+        peak = max(peak, usage.ru_maxrss)  # KiB on Linux
+    return Timing(label, statistics.median(times), peak / 1024, times)
+
+
+def python(code: str) -> list[str]:
+    return [PY, "-c", code]
+
+
+def nncli(*args: str) -> list[str]:
+    return [PY, "-m", "nncli", *args]
+
+
+def report(name: str, subject: Timing, floor: Timing, target: float, rss_target: float | None = None) -> bool:
+    ratio = subject.median_s / floor.median_s
+    ok = ratio <= target
+    line = (
+        f"{name}: {subject.median_s:.3f}s vs floor {floor.median_s:.3f}s -> ratio {ratio:.2f} "
+        f"(target <= {target}) {'OK' if ok else 'MISS'}"
+    )
+    if rss_target is not None:
+        rss = subject.peak_rss_mib / floor.peak_rss_mib
+        rss_ok = rss <= rss_target
+        ok = ok and rss_ok
+        line += (
+            f"; peak RSS {subject.peak_rss_mib:.0f} MiB vs {floor.peak_rss_mib:.0f} MiB -> "
+            f"ratio {rss:.2f} (target <= {rss_target}) {'OK' if rss_ok else 'MISS'}"
+        )
+    print(line, flush=True)
+    return ok

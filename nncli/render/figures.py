@@ -1,0 +1,122 @@
+"""Shared matplotlib plumbing: headless backend, CJK fonts, atomic saving.
+
+matplotlib is imported inside these functions only; the Agg backend is used
+unless the user asked for a window with ``--show`` and a display exists, so a
+command never blocks and never fails for lack of a display.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nncli.render.files import atomic_write
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+LANGUAGES = ("en", "zh")
+LANG_ENV = "NNCLI_LANG"
+
+# Families known to carry CJK glyphs, best first. The font manager is asked for
+# each, so any installed one (Debian's fonts-wqy-microhei, Noto CJK...) is found.
+CJK_FAMILIES = (
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Arial Unicode MS",
+    "AR PL UMing CN",
+    "Droid Sans Fallback",
+)
+
+
+def has_display() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def pyplot(show: bool = False) -> Any:
+    """``matplotlib.pyplot`` with a backend that cannot block or need a display.
+
+    Returns the module; ``show`` is honoured only when a display exists (the
+    caller warns otherwise, see :func:`can_show`).
+    """
+    import matplotlib
+
+    if not (show and has_display()):
+        matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def can_show(show: bool) -> bool:
+    return show and has_display()
+
+
+def find_cjk_font() -> str | None:
+    """The name of an installed font family with Chinese glyphs, or None."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for family in CJK_FAMILIES:
+        if family in installed:
+            return family
+    for name in sorted(installed):  # any other family that advertises CJK
+        if any(tag in name for tag in ("CJK", "Hei", "Song", "Ming", "Kai", "Gothic")):
+            return name
+    return None
+
+
+def resolve_language(lang: str | None) -> str:
+    """``--lang``, else ``NNCLI_LANG``, else English. Validated (usage error)."""
+    from nncli.errors import unknown_name
+
+    value = (lang or os.environ.get(LANG_ENV) or "en").strip().lower()
+    if value not in LANGUAGES:
+        source = "--lang" if lang else LANG_ENV
+        err = unknown_name("language", value, LANGUAGES)
+        err.message = f"{source}: {err.message}"
+        raise err
+    return value
+
+
+def apply_language(lang: str) -> tuple[str, str | None]:
+    """Configure matplotlib for ``lang``; returns ``(effective language, warning)``.
+
+    Without a CJK font, Chinese text would render as empty boxes, so the figure
+    falls back to English and the caller prints the warning on stderr.
+    """
+    import matplotlib
+
+    if lang != "zh":
+        return "en", None
+    font = find_cjk_font()
+    if font is None:
+        return "en", (
+            "no font with Chinese glyphs found (e.g. install fonts-wqy-microhei or "
+            "fonts-noto-cjk); drawing the figure in English"
+        )
+    matplotlib.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+    matplotlib.rcParams["font.family"] = "sans-serif"
+    matplotlib.rcParams["axes.unicode_minus"] = False  # CJK fonts often lack U+2212
+    return "zh", None
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> Path:
+    """Save atomically in the format given by the extension (validated earlier)."""
+    target = Path(path)
+    fmt = target.suffix.lower().lstrip(".")
+    return atomic_write(target, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
