@@ -88,6 +88,8 @@ class NncliGroup(TyperGroup):
                 None if _State.debug else "run with --debug for the traceback",
             )
             sys.exit(ExitCode.FAILURE)
+        if rv == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
+            typer.echo("\nError: interrupted", err=True)
         if isinstance(rv, int) and not isinstance(rv, bool) and rv != 0:
             sys.exit(rv)  # Exit(n) raised inside a command comes back as a return value
         if standalone_mode:
@@ -125,7 +127,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # plain click help: rich help rendering costs ~250 ms per call
 )
 
 

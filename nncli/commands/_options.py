@@ -43,7 +43,7 @@ DeviceOpt = Annotated[
 ]
 SeedOpt = Annotated[
     int,
-    typer.Option("--seed", "-s", help="Random seed; the same seed gives identical numbers.", min=0),
+    typer.Option("--seed", "-s", help="Random seed; the same seed gives identical numbers."),
 ]
 ConfigOpt = Annotated[
     str | None,
@@ -56,3 +56,23 @@ ConfigOpt = Annotated[
         show_default="demo",
     ),
 ]
+
+
+SEED_MAX = 2**64 - 1  # torch.manual_seed's range for non-negative seeds
+
+
+def check_seed(seed: int) -> int:
+    """Seeds are validated here, not by Typer, so the message names the value."""
+    from nncli.errors import UsageError
+
+    if not 0 <= seed <= SEED_MAX:
+        raise UsageError(f"--seed must be between 0 and 2**64 - 1, got {seed}")
+    return seed
+
+
+def check_at_least(option: str, value: int, minimum: int = 1) -> int:
+    from nncli.errors import UsageError
+
+    if value < minimum:
+        raise UsageError(f"{option} must be at least {minimum}, got {value}")
+    return value

@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from nncli.commands._options import ConfigOpt, DeviceOpt, JsonOpt, SeedOpt
+from nncli.commands._options import (
+    ConfigOpt,
+    DeviceOpt,
+    JsonOpt,
+    SeedOpt,
+    check_at_least,
+    check_seed,
+)
 from nncli.errors import UsageError
 
 
@@ -32,8 +39,9 @@ def run(
     The seed fixes both the weights and the random input, in the tutorial's order
     (torch.manual_seed, build the model, torch.randn), and is always reported.
     """
-    if batch is not None and batch < 1:
-        raise UsageError(f"--batch must be at least 1, got {batch}")
+    if batch is not None:
+        check_at_least("--batch", batch)
+    check_seed(seed)
     if batch is not None and input_file is not None:
         raise UsageError("--batch and --input cannot be combined: the file's rows are the batch")
     from nncli.core.config import load_config

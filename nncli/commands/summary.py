@@ -9,7 +9,7 @@ import typer
 from nncli.commands._options import ConfigOpt, DeviceOpt, JsonOpt
 
 BatchOpt = Annotated[
-    int, typer.Option("--batch", "-b", min=1, help="Batch size shown in the shapes (as torchsummary's batch_size).")
+    int, typer.Option("--batch", "-b", help="Batch size shown in the shapes (as torchsummary's batch_size).")
 ]
 
 
@@ -28,9 +28,11 @@ def summary(
     Shapes, counts and mult-adds come from torch's meta device: no weights are allocated,
     so a 10-billion-parameter config summarises as fast as the demo.
     """
+    from nncli.commands._options import check_at_least
     from nncli.core.config import load_config
     from nncli.core.device import select_device
 
+    check_at_least("--batch", batch)
     spec = load_config(config)
     chosen = select_device(device)
 

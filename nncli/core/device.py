@@ -75,18 +75,16 @@ class DeviceRequest:
 def parse_device(text: str, source: str = "--device") -> DeviceRequest:
     """Validate a device string without importing torch (usage errors exit 2)."""
     value = text.strip().lower()
-    match = _SPEC.match(value)
-    kind = match.group("kind") if match else value
+    kind, _, index = value.partition(":")
     if kind not in DEVICE_CHOICES:
         err = unknown_name("device", text, DEVICE_CHOICES)
         err.message = f"{source}: {err.message}"
         raise err
-    index = match.group("index") if match else None
-    if index is not None and not DEVICE_KINDS.get(kind, DEVICE_KINDS["cpu"]).indexed:
+    if ":" in value and not (kind in DEVICE_KINDS and DEVICE_KINDS[kind].indexed):
         raise UsageError(f"{source}: device {text!r} takes no index; only cuda:N does")
-    if match is None:
+    if _SPEC.match(value) is None:
         raise UsageError(f"{source}: malformed device {text!r}; use auto, cpu, cuda, cuda:N or mps")
-    return DeviceRequest(kind, int(index) if index is not None else None, source)
+    return DeviceRequest(kind, int(index) if index else None, source)
 
 
 def request_from(option: str | None) -> DeviceRequest:

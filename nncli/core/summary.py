@@ -85,46 +85,115 @@ def _formula(module: nn.Module, counted: list[tuple[str, torch.nn.Parameter]]) -
     return f"{total:,}" if counted else "0"
 
 
+class _Rows:
+    """Accumulates rows in forward order; tied parameters are counted once, where first met."""
+
+    def __init__(self, inits: dict[str, str] | None) -> None:
+        self.inits = inits or {}
+        self.seen: set[int] = set()
+        self.rows: list[LayerRow] = []
+        self.out_bytes = 0
+
+    def add(
+        self, name: str, module: nn.Module, in_shape: list[int], out_shape: list[int], out_bytes: int
+    ) -> None:
+        own = list(module.named_parameters(recurse=False))
+        counted = [(n, p) for n, p in own if id(p) not in self.seen]
+        self.seen.update(id(p) for _, p in own)
+        params = sum(p.numel() for _, p in counted)
+        shared = len(own) > len(counted)
+        self.rows.append(
+            LayerRow(
+                index=len(self.rows) + 1,
+                name=name,
+                type=type(module).__name__,
+                input_shape=in_shape,
+                output_shape=out_shape,
+                params=params,
+                param_formula=_formula(module, counted) + (" (rest shared)" if shared else ""),
+                init=self.inits.get(name, "default" if own else "-"),
+                trainable=any(p.requires_grad for _, p in own) if own else None,
+                mult_adds=(out_shape[0] if out_shape else 1) * params,
+            )
+        )
+        self.out_bytes += out_bytes
+
+
+def _memory(model: nn.Module, x: torch.Tensor, activations: int) -> Memory:
+    unique = {id(p): p for p in model.parameters()}.values()
+    return Memory(
+        input=x.numel() * x.element_size(),
+        activations=activations,
+        params=sum(p.numel() * p.element_size() for p in unique),
+    )
+
+
+def _shape_preserving() -> tuple[type, ...]:
+    """Every registry activation maps a tensor to one of the same shape."""
+    from torch import nn
+
+    from nncli.core.activations import ACTIVATIONS
+
+    return tuple({getattr(nn, a.module) for a in ACTIVATIONS.values()})
+
+
+def propagate_shapes(
+    model: nn.Module, x: torch.Tensor, inits: dict[str, str] | None = None
+) -> tuple[list[LayerRow], Memory] | None:
+    """Shapes of a Sequential of Linear and activation layers, without running kernels.
+
+    On the meta device a forward pass costs over a second of one-off imports
+    (torch's Python meta kernels and dynamo), longer than the whole summary; for
+    the models nncli builds, the shapes follow from the layers themselves. Returns
+    None for any other architecture, which then takes the forward-hook path.
+    """
+    from torch import nn
+
+    if not isinstance(model, nn.Sequential):
+        return None
+    preserving = _shape_preserving()
+    rows = _Rows(inits)
+    shape = list(x.shape)
+    size = x.element_size()
+    for name, module in model.named_children():
+        if isinstance(module, nn.Linear):
+            if not shape or shape[-1] != module.in_features:
+                raise RuntimeError(
+                    f"layer {name}: expects {module.in_features} input features, gets shape {shape}"
+                )
+            out = [*shape[:-1], module.out_features]
+        elif isinstance(module, preserving):
+            out = list(shape)
+        else:
+            return None
+        numel = 1
+        for d in out:
+            numel *= d
+        rows.add(name, module, shape, out, numel * size)
+        shape = out
+    return rows.rows, _memory(model, x, rows.out_bytes)
+
+
 def collect(
     model: nn.Module, x: torch.Tensor, inits: dict[str, str] | None = None
 ) -> tuple[list[LayerRow], Memory]:
     """Run one forward pass with hooks on every leaf module; return its rows and memory."""
     import torch
 
-    inits = inits or {}
-    seen: set[int] = set()  # tied parameters are counted once, where first met
-    rows: list[LayerRow] = []
-    out_bytes: list[int] = []
+    rows = _Rows(inits)
     handles = []
     leaves = [(n, m) for n, m in model.named_modules() if n and not list(m.children())]
 
     def hook_for(name: str) -> Any:
         def hook(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
-            own = list(module.named_parameters(recurse=False))
-            counted = [(n, p) for n, p in own if id(p) not in seen]
-            seen.update(id(p) for _, p in own)
-            params = sum(p.numel() for _, p in counted)
-            trainable = any(p.requires_grad for _, p in own) if own else None
-            out_shape = list(output.shape) if isinstance(output, torch.Tensor) else []
-            in_shape = list(inputs[0].shape) if inputs and hasattr(inputs[0], "shape") else []
-            shared = len(own) > len(counted)
-            formula = _formula(module, counted) + (" (rest shared)" if shared else "")
-            rows.append(
-                LayerRow(
-                    index=len(rows) + 1,
-                    name=name,
-                    type=type(module).__name__,
-                    input_shape=in_shape,
-                    output_shape=out_shape,
-                    params=params,
-                    param_formula=formula,
-                    init=inits.get(name, "default" if own else "-"),
-                    trainable=trainable,
-                    mult_adds=(out_shape[0] if out_shape else 1) * params,
-                )
+            is_tensor = isinstance(output, torch.Tensor)
+            rows.add(
+                name,
+                module,
+                list(inputs[0].shape) if inputs and hasattr(inputs[0], "shape") else [],
+                list(output.shape) if is_tensor else [],
+                output.numel() * output.element_size() if is_tensor else 0,
             )
-            if isinstance(output, torch.Tensor):
-                out_bytes.append(output.numel() * output.element_size())
 
         return hook
 
@@ -138,13 +207,7 @@ def collect(
         for handle in handles:
             handle.remove()
         model.train(was_training)
-    unique = {id(p): p for p in model.parameters()}.values()
-    memory = Memory(
-        input=x.numel() * x.element_size(),
-        activations=sum(out_bytes),
-        params=sum(p.numel() * p.element_size() for p in unique),
-    )
-    return rows, memory
+    return rows.rows, _memory(model, x, rows.out_bytes)
 
 
 def summarize_model(
@@ -163,7 +226,8 @@ def summarize_model(
     where = params[0].device if params else torch.device("cpu")
     dtype = params[0].dtype if params and params[0].is_floating_point() else torch.float32
     x = torch.zeros(input_shape, device=where, dtype=dtype)
-    rows, memory = collect(model, x, inits)
+    traced = propagate_shapes(model, x, inits) if where.type == "meta" else None
+    rows, memory = traced if traced is not None else collect(model, x, inits)
     total = sum(p.numel() for p in params)
     trainable = sum(p.numel() for p in params if p.requires_grad)
     return SummaryResult(
