@@ -25,7 +25,9 @@ class Timing:
     runs: list[float]
 
 
-def measure(label: str, argv: list[str], repeat: int = 5, env: dict[str, str] | None = None) -> Timing:
+def measure(
+    label: str, argv: list[str], repeat: int = 5, env: dict[str, str] | None = None
+) -> Timing:
     run_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     times: list[float] = []
     peak = 0
@@ -56,7 +58,9 @@ def nncli(*args: str) -> list[str]:
     return [PY, "-m", "nncli", *args]
 
 
-def report(name: str, subject: Timing, floor: Timing, target: float, rss_target: float | None = None) -> bool:
+def report(
+    name: str, subject: Timing, floor: Timing, target: float, rss_target: float | None = None
+) -> bool:
     ratio = subject.median_s / floor.median_s
     ok = ratio <= target
     line = (

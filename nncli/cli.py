@@ -6,6 +6,7 @@ of shell completion, so it must not import torch or matplotlib (a test checks).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -15,14 +16,16 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-try:  # typer >= 0.2x vendors click; older releases use click itself
-    from typer._click import Context, exceptions as cx
-except ImportError:  # pragma: no cover - depends on the installed typer
-    from click import Context, exceptions as cx  # type: ignore[no-redef]
-
 from nncli import __version__
 from nncli.commands import activations, init_stats, plot, run, summary
 from nncli.errors import ExitCode, NncliError, closest
+
+# typer >= 0.2x vendors click as typer._click; older releases use click itself.
+try:
+    _click: Any = importlib.import_module("typer._click")
+except ImportError:  # pragma: no cover - depends on the installed typer
+    _click = importlib.import_module("click")
+cx = _click.exceptions
 
 
 class _State:
@@ -96,7 +99,7 @@ class NncliGroup(TyperGroup):
             sys.exit(ExitCode.OK)
         return rv
 
-    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[Any, Any, list[str]]:
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[Any, Any, list[str]]:
         try:
             return super().resolve_command(ctx, args)
         except cx.UsageError as exc:
@@ -107,7 +110,7 @@ class NncliGroup(TyperGroup):
             raise
 
 
-def _print_usage_error(exc: cx.UsageError) -> None:
+def _print_usage_error(exc: Any) -> None:
     message = exc.format_message()
     ctx = exc.ctx
     hint = f"try '{ctx.command_path} --help'" if ctx is not None else None

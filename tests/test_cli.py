@@ -75,7 +75,9 @@ def test_ctrl_c_exits_130(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Error: interrupted" in out.stderr
 
 
-def test_an_unexpected_failure_is_exit_1_without_traceback(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_failure_is_exit_1_without_traceback(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import nncli.core.summary as summary_module
 
     def broken(*args: object, **kwargs: object) -> None:

@@ -26,7 +26,11 @@ def test_demo_is_exactly_the_tutorials_model() -> None:
     spec = load_config(str(REPO / "configs" / "demo.toml"))
     assert spec.input_features == 3
     layers = [(layer.out_features, layer.activation, layer.init) for layer in spec.layers]
-    assert layers == [(3, "sigmoid", "xavier_normal"), (2, "relu", "kaiming_normal"), (2, "softmax", None)]
+    assert layers == [
+        (3, "sigmoid", "xavier_normal"),
+        (2, "relu", "kaiming_normal"),
+        (2, "softmax", None),
+    ]
     assert all(layer.bias for layer in spec.layers)
     assert spec.linear_params() == 26
 
@@ -59,7 +63,10 @@ GOOD_LAYER = "[[layers]]\nout_features = 2\n"
     [
         ("input_features = 3\n[[layers]\n", ["malformed TOML", "line 2"]),
         ("input_features = 0\n" + GOOD_LAYER, ["input_features", "must be an integer > 0, got 0"]),
-        ("input_features = 3\n[[layers]]\nout_features = -4\n", ["layers[1].out_features", "got -4"]),
+        (
+            "input_features = 3\n[[layers]]\nout_features = -4\n",
+            ["layers[1].out_features", "got -4"],
+        ),
         ("input_features = true\n" + GOOD_LAYER, ["input_features", "got True"]),
         ("input_features = 2.5\n" + GOOD_LAYER, ["input_features", "got 2.5"]),
         (GOOD_LAYER, ["missing required key 'input_features'"]),
@@ -159,12 +166,16 @@ layer_strategy = st.fixed_dictionaries(
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 12), st.lists(layer_strategy, min_size=1, max_size=5))
-def test_any_valid_config_builds_with_the_counted_parameters(inputs: int, layers: list[dict]) -> None:
+def test_any_valid_config_builds_with_the_counted_parameters(
+    inputs: int, layers: list[dict]
+) -> None:
     lines = [f"input_features = {inputs}"]
     for layer in layers:
         lines.append("[[layers]]")
         for key, value in layer.items():
-            lines.append(f"{key} = {str(value).lower() if isinstance(value, bool) else repr(value)}")
+            lines.append(
+                f"{key} = {str(value).lower() if isinstance(value, bool) else repr(value)}"
+            )
     spec = parse_config("\n".join(lines))
     built = build_model(spec, meta=True)
     assert sum(p.numel() for p in built.model.parameters()) == spec.linear_params()

@@ -42,7 +42,13 @@ def test_importing_the_cli_module_is_light() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["--version"], ["summary", "--help"], ["plot", "--help"], ["init-stats", "--help"]],
+    [
+        ["--help"],
+        ["--version"],
+        ["summary", "--help"],
+        ["plot", "--help"],
+        ["init-stats", "--help"],
+    ],
 )
 def test_help_and_version_are_light(args: list[str]) -> None:
     modules, stdout = imported_modules(["-m", "nncli", *args])

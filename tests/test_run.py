@@ -64,7 +64,15 @@ def test_json_keys_and_softmax_check(cli) -> None:
     out = cli("run", "--json")
     assert out.exit_code == 0, out.stderr
     doc = out.json()
-    for key in ("schema_version", "device", "seed", "input_shape", "output_shape", "output", "predictions"):
+    for key in (
+        "schema_version",
+        "device",
+        "seed",
+        "input_shape",
+        "output_shape",
+        "output",
+        "predictions",
+    ):
         assert key in doc
     assert doc["seed"] == 0  # the default, always reported
     assert doc["sums_to_one"] is True
@@ -185,7 +193,9 @@ def test_batch_must_be_at_least_one(cli, batch: str) -> None:
     assert "--batch must be at least 1" in out.stderr
 
 
-def test_a_batch_too_large_is_refused_before_allocating(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_too_large_is_refused_before_allocating(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import nncli.core.model as model_module
 
     def must_not_build(*args: object, **kwargs: object) -> None:

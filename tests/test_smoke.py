@@ -21,13 +21,19 @@ def test_installed_console_script_runs_summary_and_run(tmp_path: os.PathLike[str
     assert "\x1b[" not in summary.stdout  # stdout is a pipe: no ANSI codes
 
     run = subprocess.run(
-        ["nncli", "run", "--json", "--seed", "1"], capture_output=True, text=True, env=env, timeout=120
+        ["nncli", "run", "--json", "--seed", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert doc["seed"] == 1 and len(doc["output"]) == 5
 
-    bad = subprocess.run(["nncli", "plot", "no-such-activation"], capture_output=True, text=True, env=env)
+    bad = subprocess.run(
+        ["nncli", "plot", "no-such-activation"], capture_output=True, text=True, env=env
+    )
     assert bad.returncode == 2
     assert bad.stderr.startswith("Error: ")
     assert "Traceback" not in bad.stderr

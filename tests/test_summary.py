@@ -70,7 +70,12 @@ def torchsummary_counts(text: str) -> tuple[int, int, int, list[int]]:
 
     rows = re.findall(r"^\s+\w+-\d+\s+\[.*?\]\s+([\d,]+)$", text, re.M)
     per_layer = [int(r.replace(",", "")) for r in rows]
-    return total("Total params"), total("Trainable params"), total("Non-trainable params"), per_layer
+    return (
+        total("Total params"),
+        total("Trainable params"),
+        total("Non-trainable params"),
+        per_layer,
+    )
 
 
 @pytest.mark.parametrize("name", bundled_configs())
@@ -106,7 +111,11 @@ def test_demo_summary_has_the_tutorials_26_parameters(cli) -> None:
     assert out.exit_code == 0, out.stderr
     doc = out.json()
     assert doc["schema_version"] == 1
-    assert (doc["total_params"], doc["trainable_params"], doc["non_trainable_params"]) == (26, 26, 0)
+    assert (doc["total_params"], doc["trainable_params"], doc["non_trainable_params"]) == (
+        26,
+        26,
+        0,
+    )
     assert doc["input_shape"] == [5, 3]
     assert doc["device"] == "cpu" or doc["device"].startswith(("cuda", "mps"))
     names = [(layer["name"], layer["type"], layer["params"]) for layer in doc["layers"]]
@@ -120,7 +129,11 @@ def test_demo_summary_has_the_tutorials_26_parameters(cli) -> None:
     ]
     formulas = [layer["param_formula"] for layer in doc["layers"] if layer["params"]]
     assert formulas == ["3×3 + 3 = 12", "3×2 + 2 = 8", "2×2 + 2 = 6"]
-    assert [layer["init"] for layer in doc["layers"]][::2] == ["xavier_normal", "kaiming_normal", "default"]
+    assert [layer["init"] for layer in doc["layers"]][::2] == [
+        "xavier_normal",
+        "kaiming_normal",
+        "default",
+    ]
     for layer in doc["layers"]:
         assert {"name", "type", "input_shape", "output_shape", "params", "trainable"} <= set(layer)
     # input 5×3, outputs 5×(3+3+2+2+2+2), params 26, all float32
@@ -162,7 +175,9 @@ def test_classic_prints_torchsummarys_own_output(cli, no_accelerators: None) -> 
 
 
 def test_classic_is_refused_when_the_model_would_not_fit(cli, no_accelerators: None) -> None:
-    out = cli("summary", "--classic", "--config", "wide_10b", env={"NNCLI_MEMORY_LIMIT": str(2**33)})
+    out = cli(
+        "summary", "--classic", "--config", "wide_10b", env={"NNCLI_MEMORY_LIMIT": str(2**33)}
+    )
     assert out.exit_code == 1
     assert "--classic (torchsummary needs real weights) needs about 40.05 GiB" in out.stderr
     assert "nothing was allocated" in out.stderr
@@ -226,7 +241,14 @@ def test_frozen_parameters_are_non_trainable() -> None:
 
 @pytest.mark.parametrize(
     ("n", "text"),
-    [(0, "0 B"), (104, "104 B"), (1023, "1023 B"), (1536, "1.50 KiB"), (3 * 2**20, "3.00 MiB"), (40 * 2**30, "40.00 GiB")],
+    [
+        (0, "0 B"),
+        (104, "104 B"),
+        (1023, "1023 B"),
+        (1536, "1.50 KiB"),
+        (3 * 2**20, "3.00 MiB"),
+        (40 * 2**30, "40.00 GiB"),
+    ],
 )
 def test_memory_units_scale(n: int, text: str) -> None:
     assert format_bytes(n) == text

@@ -21,12 +21,16 @@ def run(
     config: ConfigOpt = None,
     batch: Annotated[
         int | None,
-        typer.Option("--batch", "-b", help="Rows of N(0, 1) input.  [default: 5]", show_default=False),
+        typer.Option(
+            "--batch", "-b", help="Rows of N(0, 1) input.  [default: 5]", show_default=False
+        ),
     ] = None,
     seed: SeedOpt = 0,
     input_file: Annotated[
         str | None,
-        typer.Option("--input", "-i", metavar="FILE", help="Run on your own rows: a .csv or .npy file."),
+        typer.Option(
+            "--input", "-i", metavar="FILE", help="Run on your own rows: a .csv or .npy file."
+        ),
     ] = None,
     params: Annotated[
         bool, typer.Option("--params", help="Also print every named parameter with its values.")

@@ -9,7 +9,10 @@ import typer
 from nncli.commands._options import ConfigOpt, DeviceOpt, JsonOpt
 
 BatchOpt = Annotated[
-    int, typer.Option("--batch", "-b", help="Batch size shown in the shapes (as torchsummary's batch_size).")
+    int,
+    typer.Option(
+        "--batch", "-b", help="Batch size shown in the shapes (as torchsummary's batch_size)."
+    ),
 ]
 
 
@@ -19,11 +22,13 @@ def summary(
     device: DeviceOpt = None,
     classic: Annotated[
         bool,
-        typer.Option("--classic", help="Also print torchsummary's own output (needs real weights)."),
+        typer.Option(
+            "--classic", help="Also print torchsummary's own output (needs real weights)."
+        ),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Build the model (default: the tutorial's demo) and print a table of its layers and parameters.
+    """Build the model (default: the tutorial's demo) and print its layers and parameters.
 
     Shapes, counts and mult-adds come from torch's meta device: no weights are allocated,
     so a 10-billion-parameter config summarises as fast as the demo.

@@ -49,7 +49,9 @@ class DeviceKind:
 
 # The one registry of device kinds, in automatic-selection order.
 DEVICE_KINDS: dict[str, DeviceKind] = {
-    "cuda": DeviceKind("cuda", "NVIDIA GPU through CUDA (or AMD through ROCm)", _cuda_available, True),
+    "cuda": DeviceKind(
+        "cuda", "NVIDIA GPU through CUDA (or AMD through ROCm)", _cuda_available, True
+    ),
     "mps": DeviceKind("mps", "Apple-silicon GPU through Metal", _mps_available),
     "cpu": DeviceKind("cpu", "the CPU; always available", lambda: True),
 }

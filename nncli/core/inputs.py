@@ -20,14 +20,18 @@ def load_rows(path: str, features: int) -> np.ndarray:
     source = Path(path)
     ext = source.suffix.lower().lstrip(".")
     if ext not in INPUT_FORMATS:
-        raise UsageError(f"--input {path}: unsupported format {source.suffix or '(none)'!r}; use .csv or .npy")
+        raise UsageError(
+            f"--input {path}: unsupported format {source.suffix or '(none)'!r}; use .csv or .npy"
+        )
     if not source.is_file():
         raise UsageError(f"--input {path}: no such file")
     data = _read_npy(source) if ext == "npy" else _read_csv(source)
     if data.ndim == 1:
         data = data.reshape(1, -1)
     if data.ndim != 2:
-        raise UsageError(f"--input {path}: expected a 2-D array of rows, got shape {list(data.shape)}")
+        raise UsageError(
+            f"--input {path}: expected a 2-D array of rows, got shape {list(data.shape)}"
+        )
     if data.shape[0] == 0:
         raise UsageError(f"--input {path}: contains no rows")
     if data.shape[1] != features:
@@ -72,7 +76,9 @@ def _read_csv(source: Path) -> np.ndarray:
         except ValueError:
             if not rows and number == _first_content_line(lines):
                 continue  # a header row
-            raise UsageError(f"--input {source}: line {number} is not numeric: {text[:60]!r}") from None
+            raise UsageError(
+                f"--input {source}: line {number} is not numeric: {text[:60]!r}"
+            ) from None
         if len(rows[-1]) != len(rows[0]):
             raise UsageError(
                 f"--input {source}: line {number} has {len(rows[-1])} values, "

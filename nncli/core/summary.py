@@ -95,7 +95,12 @@ class _Rows:
         self.out_bytes = 0
 
     def add(
-        self, name: str, module: nn.Module, in_shape: list[int], out_shape: list[int], out_bytes: int
+        self,
+        name: str,
+        module: nn.Module,
+        in_shape: list[int],
+        out_shape: list[int],
+        out_bytes: int,
     ) -> None:
         own = list(module.named_parameters(recurse=False))
         counted = [(n, p) for n, p in own if id(p) not in self.seen]

@@ -30,9 +30,13 @@ def check_output_path(path: str | os.PathLike[str], extensions: Iterable[str]) -
         )
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise RuntimeFailure(f"cannot write {str(target)!r}: directory {str(folder)!r} does not exist")
+        raise RuntimeFailure(
+            f"cannot write {str(target)!r}: directory {str(folder)!r} does not exist"
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise RuntimeFailure(f"cannot write {str(target)!r}: directory {str(folder)!r} is not writable")
+        raise RuntimeFailure(
+            f"cannot write {str(target)!r}: directory {str(folder)!r} is not writable"
+        )
     if target.is_dir():
         raise RuntimeFailure(f"cannot write {str(target)!r}: it is a directory")
     return target

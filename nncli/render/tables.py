@@ -89,7 +89,9 @@ def render_run(result: RunResult, console: Console) -> None:
         f"[bold]{result.model_name}[/bold] · config {result.source} · device {result.device} · "
         f"seed {result.seed} · input {result.input_source}"
     )
-    console.print(f"input shape {shape(result.input_shape)} → output shape {shape(result.output_shape)}")
+    console.print(
+        f"input shape {shape(result.input_shape)} → output shape {shape(result.output_shape)}"
+    )
     table = new_table()
     table.add_column("row", justify="right")
     width = result.output_shape[-1] if result.output_shape else 0
