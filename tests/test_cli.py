@@ -133,3 +133,13 @@ def test_prog_name_in_usage_is_nncli() -> None:
 
 def test_typer_app_object_is_importable() -> None:
     assert app.info.name == "nncli"
+
+
+def test_colour_only_on_request_and_never_with_no_color(cli) -> None:
+    forced = cli("summary", env={"NO_COLOR": None, "FORCE_COLOR": "1", "TTY_COMPATIBLE": "1"})
+    assert forced.exit_code == 0
+    assert "\x1b[" in forced.stdout  # a terminal would get styles...
+    plain = cli("summary", env={"NO_COLOR": "1", "FORCE_COLOR": "1"})
+    assert "\x1b[" not in plain.stdout  # ...but NO_COLOR wins
+    piped = cli("summary", env={"NO_COLOR": None})
+    assert "\x1b[" not in piped.stdout  # and a pipe never gets them

@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_generator():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("make_cli_docs", ROOT / "docs" / "make_cli_docs.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_cli_docs", ROOT / "docs" / "make_cli_docs.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
