@@ -1,10 +1,274 @@
-"""Placeholder: implemented in its own issue."""
+"""``nncli plot``: activation functions, their derivatives, and where gradients vanish."""
 
 from __future__ import annotations
 
-from nncli.errors import RuntimeFailure
+import math
+from typing import Annotated, Any
+
+import typer
+
+from nncli.commands._options import DeviceOpt, JsonOpt
+from nncli.errors import UsageError
+
+MIN_DPI, MAX_DPI = 10, 1200
 
 
-def plot() -> None:
-    """Not implemented yet."""
-    raise RuntimeFailure("not implemented yet")
+def _complete_activation(incomplete: str) -> list[str]:
+    from nncli.core.activations import activation_names
+
+    return [n for n in activation_names(include_aliases=True) if n.startswith(incomplete)]
+
+
+def _complete_lang(incomplete: str) -> list[str]:
+    from nncli.render.figures import LANGUAGES
+
+    return [lang for lang in LANGUAGES if lang.startswith(incomplete)]
+
+
+_FIGURE = "Figure"
+_CATALOGUE = "Catalogue"
+
+
+def plot(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="NAME...",
+            help="Activations to draw (see --list). Several overlay in the same two panels.",
+            autocompletion=_complete_activation,
+            show_default=False,
+        ),
+    ] = None,
+    x_range: Annotated[
+        tuple[float, float],
+        typer.Option(
+            "--range", metavar="LO HI", help="The x range sampled.", rich_help_panel=_FIGURE
+        ),
+    ] = (-5.0, 5.0),
+    points: Annotated[
+        int,
+        typer.Option(
+            "--points",
+            "-n",
+            metavar="N",
+            help="Evenly spaced samples, 2 to 10,000,000.",
+            rich_help_panel=_FIGURE,
+        ),
+    ] = 500,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Where to write the figure; .png, .svg or .pdf. Default: NAME.png here.",
+            show_default=False,
+            rich_help_panel=_FIGURE,
+        ),
+    ] = None,
+    dpi: Annotated[
+        int,
+        typer.Option(
+            "--dpi", metavar="DPI", help="Resolution of .png output.", rich_help_panel=_FIGURE
+        ),
+    ] = 150,
+    saturation: Annotated[
+        float,
+        typer.Option(
+            "--saturation",
+            "-t",
+            metavar="T",
+            help="Shade and report where |f′(x)| < T (gradient vanishing); 0 turns it off.",
+            rich_help_panel=_FIGURE,
+        ),
+    ] = 0.05,
+    negative_slope: Annotated[
+        float | None,
+        typer.Option(
+            "--negative-slope",
+            metavar="A",
+            help="leaky_relu's slope for x < 0.  [default: 0.01]",
+            show_default=False,
+            rich_help_panel=_FIGURE,
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="en|zh",
+            help=(
+                "Language of titles, labels and legend; zh as in the tutorial (needs a CJK font, "
+                "else English with a warning). Default: $NNCLI_LANG, else en."
+            ),
+            autocompletion=_complete_lang,
+            show_default=False,
+            rich_help_panel=_FIGURE,
+        ),
+    ] = None,
+    show: Annotated[
+        bool,
+        typer.Option(
+            "--show",
+            help="Also open a window (until closed); without a display, a warning only.",
+            rich_help_panel=_FIGURE,
+        ),
+    ] = False,
+    list_: Annotated[
+        bool,
+        typer.Option(
+            "--list",
+            help="Print the catalogue of activations and exit (as `nncli activations`).",
+            rich_help_panel=_CATALOGUE,
+        ),
+    ] = False,
+    info: Annotated[
+        bool,
+        typer.Option(
+            "--info",
+            help="Explain the activation(s) in text (properties, derivative, pitfalls); no figure.",
+            rich_help_panel=_CATALOGUE,
+        ),
+    ] = False,
+    device: DeviceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Plot activation functions beside their derivatives and shade where gradients vanish.
+
+    One NAME gives the tutorial's figure: the function on the left, its derivative
+    (from autograd, never a hand-written formula) on the right, with the x-intervals
+    where |f′(x)| < T shaded and dead regions (f′ = 0, e.g. ReLU for x < 0) hatched.
+    The intervals are also printed.
+
+    softmax is the tutorial's 1-D case: the sampled x values are taken as one vector,
+    so y sums to 1 over the samples, and the derivative drawn is the Jacobian diagonal
+    ∂yᵢ/∂xᵢ = yᵢ(1 − yᵢ).
+
+    The figure is written without a display (matplotlib's Agg backend) unless --show.
+    """
+    if list_:
+        from nncli.commands.activations import show_catalogue
+
+        show_catalogue("plot", json_out)
+        return
+    acts = _resolve(names or [])
+    if info:
+        _show_info(acts, json_out)
+        return
+
+    from nncli.core.curves import validate_points, validate_range, validate_threshold
+    from nncli.render.figures import FIGURE_FORMATS, resolve_language
+    from nncli.render.files import check_output_path
+
+    overrides = _parameters(acts, negative_slope)
+    lo, hi = validate_range(*x_range)
+    points = validate_points(points)
+    threshold = validate_threshold(saturation)
+    if not MIN_DPI <= dpi <= MAX_DPI:
+        raise UsageError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {dpi}")
+    language = resolve_language(lang)
+    target = check_output_path(
+        output if output is not None else "_".join(a.name for a in acts) + ".png", FIGURE_FORMATS
+    )
+
+    from nncli.core.device import select_device
+
+    chosen = select_device(device)
+
+    from nncli.core.curves import compute_curves
+
+    curves = compute_curves(acts, lo, hi, points, threshold, chosen, **overrides)
+
+    from nncli.render.activation_figure import render_figure
+    from nncli.render.console import warn
+
+    outcome = render_figure(curves, target, lang=language, dpi=dpi, show=show)
+    for message in outcome.warnings:
+        warn(message)
+    if json_out:
+        from nncli.render.jsonout import emit
+
+        emit("plot", plot_document(curves, str(outcome.path), outcome.language))
+        return
+    from nncli.render.activation_tables import render_plot_result
+    from nncli.render.console import stdout_console
+
+    render_plot_result(curves, str(outcome.path), outcome.language, stdout_console())
+
+
+def _resolve(names: list[str]) -> list[Any]:
+    from nncli.core.activations import get_activation
+
+    if not names:
+        raise UsageError(
+            "name at least one activation, e.g. `nncli plot sigmoid`",
+            hint="`nncli plot --list` shows them all",
+        )
+    acts = []
+    for name in names:
+        act = get_activation(name)
+        if act not in acts:
+            acts.append(act)
+    return acts
+
+
+def _parameters(acts: list[Any], negative_slope: float | None) -> dict[str, float | None]:
+    """A parameter applies to the named activations that take it; none taking it is an error."""
+    if negative_slope is None:
+        return {}
+    if not math.isfinite(negative_slope):
+        raise UsageError(f"--negative-slope must be finite, got {negative_slope:g}")
+    if not any("negative_slope" in a.param_names for a in acts):
+        # The registry's own message names the flag and what the activation takes.
+        acts[0].module_kwargs(negative_slope=negative_slope)
+    return {"negative_slope": negative_slope}
+
+
+def _show_info(acts: list[Any], json_out: bool) -> None:
+    if json_out:
+        from nncli.render.jsonout import emit
+
+        emit("plot", {"activations": [a.properties() for a in acts]})
+        return
+    from nncli.render.activation_tables import render_info
+    from nncli.render.console import stdout_console
+
+    console = stdout_console()
+    for i, act in enumerate(acts):
+        if i:
+            console.print()
+        render_info(act, console)
+
+
+def plot_document(curves: list[Any], output: str, language: str) -> dict[str, object]:
+    """The ``--json`` document: the figure's path and every sampled series."""
+    first = curves[0]
+    series = []
+    for curve in curves:
+        entry = curve.activation.properties()
+        entry.update(
+            {
+                "activation": curve.name,
+                "params": curve.params,
+                "max_abs_derivative": curve.activation.max_abs_derivative(**curve.params),
+                "sampled_max_abs_dy": curve.max_abs_dy,
+                "sampled_argmax_abs_dy": curve.argmax_abs_dy,
+                "saturation": [list(iv) for iv in curve.saturation],
+                "dead": [list(iv) for iv in curve.dead],
+                "notes": curve.notes,
+                "x": curve.x,
+                "y": curve.y,
+                "dy": curve.dy,
+            }
+        )
+        series.append(entry)
+    return {
+        "output": output,
+        "device": first.device,
+        "dtype": first.dtype,
+        "range": [float(first.x[0]), float(first.x[-1])],
+        "points": first.points,
+        "saturation_threshold": first.threshold,
+        "language": language,
+        "series": series,
+    }

@@ -11,6 +11,7 @@ from this registry at start-up and during shell completion.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,16 @@ class Activation:
     loss: str
     init: str  # recommended scheme, a key of nncli.core.inits.INIT_SCHEMES
     notes: str
+    # Short forms for the catalogue table, which must fit 100 columns.
+    layer: str  # of ``use``: "hidden", "output (binary)"...
+    short_formula: str  # the right-hand side of ``formula``, compact
+    short_loss: str  # of ``loss``: "BCE", "cross-entropy", "any" (a hidden layer)
+    # sup |f'(x)| over the real line, from the analytic derivative (tests check it
+    # against autograd); for leaky_relu it is max(1, |α|), see max_abs_derivative().
+    max_slope: float
+    pitfalls: tuple[str, ...] = ()
+    symbol: str = ""  # the axis-label symbol, e.g. "σ" for σ(x); defaults to label
+    label_zh: str = ""  # the Chinese display name where it differs from label
     gain: str | None = None  # name for torch.nn.init.calculate_gain, if it has one
     dead_below: float | None = None  # f'(x) is exactly 0 for x below this (dying units)
     elementwise: bool = True  # softmax is not: it normalises over the sampled vector
@@ -53,6 +64,45 @@ class Activation:
     @property
     def saturating(self) -> bool:
         return self.saturates != "none"
+
+    @property
+    def axis_symbol(self) -> str:
+        return self.symbol or self.label
+
+    def display_label(self, lang: str = "en") -> str:
+        return (self.label_zh or self.label) if lang == "zh" else self.label
+
+    def max_abs_derivative(self, **overrides: float | None) -> float:
+        """sup |f'(x)| for these parameters (only leaky_relu's depends on one)."""
+        if "negative_slope" in self.param_names:
+            slope = self.module_kwargs(**overrides)["negative_slope"]
+            return max(self.max_slope, abs(float(slope)))
+        return self.max_slope
+
+    def properties(self) -> dict[str, Any]:
+        """The registry entry as plain data, for ``--json`` and ``--info``."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "aliases": list(self.aliases),
+            "formula": self.formula,
+            "derivative": self.derivative,
+            "output_range": self.output_range,
+            "zero_centred": self.zero_centred,
+            "saturating": self.saturating,
+            "saturates": self.saturates,
+            "dead_below": self.dead_below,
+            "max_abs_derivative": self.max_slope,
+            "elementwise": self.elementwise,
+            "gain": self.gain,
+            "layer": self.layer,
+            "use": self.use,
+            "loss": self.loss,
+            "init": self.init,
+            "params": {p.name: p.default for p in self.params},
+            "notes": self.notes,
+            "pitfalls": list(self.pitfalls),
+        }
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -76,8 +126,15 @@ class Activation:
         """A fresh ``torch.nn`` module computing this activation."""
         from torch import nn
 
-        return getattr(nn, self.module)(**self.module_kwargs(**overrides))  # type: ignore[no-any-return]
+        return getattr(nn, self.module)(**self.module_kwargs(**overrides))
 
+
+# SELU's constants (Klambauer et al., 2017) and the maximum of GELU's derivative:
+# d/dx [Φ(x) + xφ(x)] = φ(x)(2 − x²) = 0 at x = √2.
+_SELU_LAMBDA = 1.0507009873554804934
+_SELU_ALPHA = 1.6732632423543772848
+_LAMBDA_ALPHA = _SELU_LAMBDA * _SELU_ALPHA
+_GELU_MAX = 0.5 * (1 + math.erf(1.0)) + math.sqrt(2) * math.exp(-1.0) / math.sqrt(2 * math.pi)
 
 _NEG_SLOPE = ActivationParam("negative_slope", 0.01, "slope for x < 0")
 
@@ -95,6 +152,16 @@ _ENTRIES = (
         use="output layer, binary classification (and gates); avoid in hidden layers",
         loss="binary cross-entropy (BCEWithLogitsLoss)",
         init="xavier_normal",
+        layer="output, binary",
+        short_formula="1/(1+e⁻ˣ)",
+        short_loss="BCE",
+        max_slope=0.25,
+        symbol="σ",
+        pitfalls=(
+            "vanishing gradients: f' ≤ 0.25, and < 0.01 for |x| > 4.6",
+            "outputs are not zero-centred, so weight updates zig-zag",
+            "as a binary output, give the logits to BCEWithLogitsLoss, not sigmoid + BCELoss",
+        ),
         notes=(
             "Squashes any input into (0, 1), so it reads as a probability. Its derivative "
             "peaks at 0.25 (x = 0) and is below 0.01 for |x| > 4.6: each sigmoid layer "
@@ -115,6 +182,15 @@ _ENTRIES = (
         use="hidden layers, RNN/LSTM cells; output for regression bounded to [−1, 1]",
         loss="mean squared error (bounded regression)",
         init="xavier_normal",
+        layer="hidden, RNN",
+        short_formula="(eˣ−e⁻ˣ)/(eˣ+e⁻ˣ)",
+        short_loss="MSE",
+        max_slope=1.0,
+        symbol="tanh",
+        pitfalls=(
+            "still saturates: f' < 0.05 for |x| > 2.2, so large pre-activations stop learning",
+            "deep tanh stacks need Xavier (Glorot) init to keep the variance of activations",
+        ),
         notes=(
             "A rescaled sigmoid: tanh(x) = 2σ(2x) − 1. Zero-centred, and its derivative "
             "peaks at 1, so gradients survive better than with sigmoid, but it still "
@@ -126,7 +202,7 @@ _ENTRIES = (
         label="ReLU",
         module="ReLU",
         formula="ReLU(x) = max(0, x)",
-        derivative="ReLU'(x) = 1 if x > 0, 0 if x < 0",
+        derivative="ReLU'(x) = 1 if x > 0, 0 if x < 0 (torch takes 0 at x = 0)",
         output_range="[0, ∞)",
         zero_centred=False,
         saturates="none",
@@ -135,6 +211,15 @@ _ENTRIES = (
         use="hidden layers (the default choice); output for non-negative regression",
         loss="any (hidden layer); MSE or Poisson NLL as a non-negative output",
         init="kaiming_normal",
+        layer="hidden",
+        short_formula="max(0, x)",
+        short_loss="any",
+        max_slope=1.0,
+        pitfalls=(
+            "dying ReLU: f' = 0 for x < 0; a unit whose inputs stay negative never updates",
+            "unbounded above: large learning rates or bad init can blow activations up",
+            "not zero-centred; use He (Kaiming) init, not Xavier",
+        ),
         notes=(
             "Cheap and non-saturating for x > 0, where the gradient is exactly 1. For x < 0 "
             "the gradient is exactly 0: a unit whose inputs are always negative never "
@@ -156,6 +241,14 @@ _ENTRIES = (
         use="hidden layers, when ReLU units die",
         loss="any (hidden layer)",
         init="kaiming_normal",
+        layer="hidden",
+        short_formula="max(αx, x)",
+        short_loss="any",
+        max_slope=1.0,
+        pitfalls=(
+            "α is a hyper-parameter; init with kaiming_* and a = α to keep the gain right",
+            "with the default α = 0.01 the negative side still learns slowly",
+        ),
         notes=(
             "ReLU with a small slope α for x < 0, so no unit is ever completely dead. "
             "Initialise with kaiming_* and a = α so the gain matches."
@@ -173,6 +266,14 @@ _ENTRIES = (
         use="hidden layers",
         loss="any (hidden layer)",
         init="kaiming_normal",
+        layer="hidden",
+        short_formula="x; α(eˣ−1) for x<0",
+        short_loss="any",
+        max_slope=1.0,
+        pitfalls=(
+            "saturates for very negative inputs (f' = αeˣ → 0)",
+            "costs an exponential per element",
+        ),
         notes=(
             "Smooth for x < 0 and pushes mean activations towards zero. Saturates to −α "
             "for very negative inputs, so the gradient vanishes there."
@@ -184,13 +285,21 @@ _ENTRIES = (
         module="SELU",
         formula="SELU(x) = λx if x > 0, λα(eˣ − 1) otherwise (λ ≈ 1.0507, α ≈ 1.6733)",
         derivative="SELU'(x) = λ if x > 0, λαeˣ otherwise",
-        output_range="(−λα, ∞) ≈ (−1.758, ∞)",
+        output_range="(−1.758, ∞)",
         zero_centred=False,
         saturates="left",
         gain="selu",
         use="hidden layers of self-normalising networks",
         loss="any (hidden layer)",
         init="kaiming_normal",
+        layer="hidden, SNN",
+        short_formula="λx; λα(eˣ−1) for x<0",
+        short_loss="any",
+        max_slope=_LAMBDA_ALPHA,
+        pitfalls=(
+            "self-normalisation needs LeCun-normal init, plain linear layers and AlphaDropout",
+            "batch norm or ordinary dropout break the fixed point",
+        ),
         notes=(
             "Self-normalising: with LeCun-normal init (kaiming_normal, nonlinearity="
             "'linear') activations keep mean 0 and variance 1 through depth."
@@ -208,6 +317,11 @@ _ENTRIES = (
         use="hidden layers",
         loss="any (hidden layer)",
         init="kaiming_normal",
+        layer="hidden",
+        short_formula="x; α(e^(x/α)−1) for x<0",
+        short_loss="any",
+        max_slope=1.0,
+        pitfalls=("saturates for very negative inputs, like ELU",),
         notes="ELU made continuously differentiable in α; identical to ELU at α = 1.",
     ),
     Activation(
@@ -216,12 +330,20 @@ _ENTRIES = (
         module="GELU",
         formula="GELU(x) = x·Φ(x) (Φ: standard normal CDF)",
         derivative="GELU'(x) = Φ(x) + x·φ(x)",
-        output_range="[≈ −0.17, ∞)",
+        output_range="[−0.170, ∞)",
         zero_centred=False,
         saturates="left",
         use="hidden layers of transformers (BERT, GPT)",
         loss="any (hidden layer)",
         init="kaiming_normal",
+        layer="transformers",
+        short_formula="x·Φ(x)",
+        short_loss="any",
+        max_slope=_GELU_MAX,
+        pitfalls=(
+            "costs an erf per element; gelu_tanh is the cheaper approximation",
+            "non-monotonic below 0: the gradient is slightly negative for x < −0.75",
+        ),
         notes=(
             "A smooth ReLU that weights x by the probability Φ(x). Slightly non-monotonic "
             "below 0 (minimum ≈ −0.17 at x ≈ −0.75)."
@@ -234,12 +356,18 @@ _ENTRIES = (
         fixed={"approximate": "tanh"},
         formula="GELU(x) ≈ ½x·(1 + tanh(√(2/π)·(x + 0.044715x³)))",
         derivative="d/dx of the tanh approximation (autograd)",
-        output_range="[≈ −0.17, ∞)",
+        output_range="[−0.170, ∞)",
         zero_centred=False,
         saturates="left",
         use="hidden layers of transformers (GPT-2 style)",
         loss="any (hidden layer)",
         init="kaiming_normal",
+        layer="transformers",
+        short_formula="x·Φ(x), tanh approx.",
+        short_loss="any",
+        max_slope=1.12899307,  # numerical maximum, at x ≈ 1.4185
+        label_zh="GELU (tanh近似)",
+        pitfalls=("an approximation: pick the same variant as the pretrained model you load",),
         notes="The tanh approximation of GELU used by GPT-2; within 1e-3 of the exact GELU.",
     ),
     Activation(
@@ -249,12 +377,20 @@ _ENTRIES = (
         aliases=("swish",),
         formula="SiLU(x) = x·σ(x)",
         derivative="SiLU'(x) = σ(x)·(1 + x·(1 − σ(x)))",
-        output_range="[≈ −0.278, ∞)",
+        output_range="[−0.278, ∞)",
         zero_centred=False,
         saturates="left",
         use="hidden layers (EfficientNet, LLaMA-style MLPs)",
         loss="any (hidden layer)",
         init="kaiming_normal",
+        layer="hidden",
+        short_formula="x·σ(x)",
+        short_loss="any",
+        max_slope=1.09983932,  # numerical maximum, at x ≈ 2.3994
+        pitfalls=(
+            "non-monotonic: the gradient is negative for x < −1.28",
+            "saturates slowly towards 0 for very negative inputs",
+        ),
         notes="Swish with β = 1: smooth, non-monotonic, self-gated by a sigmoid.",
     ),
     Activation(
@@ -263,12 +399,17 @@ _ENTRIES = (
         module="Mish",
         formula="Mish(x) = x·tanh(softplus(x))",
         derivative="Mish'(x) = tanh(sp(x)) + x·σ(x)·sech²(sp(x)), sp = softplus",
-        output_range="[≈ −0.309, ∞)",
+        output_range="[−0.309, ∞)",
         zero_centred=False,
         saturates="left",
         use="hidden layers (YOLOv4)",
         loss="any (hidden layer)",
         init="kaiming_normal",
+        layer="hidden",
+        short_formula="x·tanh(softplus(x))",
+        short_loss="any",
+        max_slope=1.08849817,  # numerical maximum, at x ≈ 1.4906
+        pitfalls=("the most expensive of the smooth ReLUs (exp, log and tanh per element)",),
         notes="Smooth and non-monotonic like SiLU, with a slightly deeper negative dip.",
     ),
     Activation(
@@ -283,6 +424,14 @@ _ENTRIES = (
         use="outputs that must be positive (variances, rates)",
         loss="Gaussian or Poisson negative log-likelihood",
         init="xavier_normal",
+        layer="output, > 0",
+        short_formula="ln(1+eˣ)",
+        short_loss="Gaussian NLL",
+        max_slope=1.0,
+        pitfalls=(
+            "saturates for negative inputs: f' = σ(x) → 0",
+            "outputs are never exactly 0, unlike ReLU",
+        ),
         notes="A smooth ReLU; its derivative is exactly the sigmoid.",
     ),
     Activation(
@@ -297,6 +446,11 @@ _ENTRIES = (
         use="hidden layers, as a cheaper tanh",
         loss="any (hidden layer)",
         init="xavier_normal",
+        layer="hidden",
+        short_formula="x/(1+|x|)",
+        short_loss="any",
+        max_slope=1.0,
+        pitfalls=("still saturates, only polynomially: f' = 1/(1 + |x|)²",),
         notes="Like tanh but approaches ±1 polynomially, so it saturates more slowly.",
     ),
     Activation(
@@ -311,6 +465,11 @@ _ENTRIES = (
         use="quantised or low-cost networks",
         loss="any (hidden layer)",
         init="xavier_normal",
+        layer="hidden, cheap",
+        short_formula="clip(x, −1, 1)",
+        short_loss="any",
+        max_slope=1.0,
+        pitfalls=("f' is exactly 0 for |x| > 1: saturated units get no gradient at all",),
         notes="A piecewise-linear tanh: the gradient is exactly 0 outside [−1, 1].",
     ),
     Activation(
@@ -325,6 +484,11 @@ _ENTRIES = (
         use="gates in mobile networks (MobileNetV3)",
         loss="binary cross-entropy",
         init="xavier_normal",
+        layer="gates, output",
+        short_formula="clip(x/6+½, 0, 1)",
+        short_loss="BCE",
+        max_slope=1 / 6,
+        pitfalls=("f' is at most 1/6 and exactly 0 for |x| ≥ 3",),
         notes="A piecewise-linear sigmoid: cheap, but the gradient is exactly 0 for |x| ≥ 3.",
     ),
     Activation(
@@ -332,13 +496,19 @@ _ENTRIES = (
         label="Hardswish",
         module="Hardswish",
         formula="hardswish(x) = x·relu6(x + 3)/6",
-        derivative="hardswish'(x) = 0 if x < −3, (2x + 3)/6 if −3 ≤ x ≤ 3, 1 if x > 3",
+        derivative="hardswish'(x) = 0 if x < −3, (2x + 3)/6 if −3 < x < 3, 1 if x ≥ 3",
         output_range="[−0.375, ∞)",
         zero_centred=False,
         saturates="left",
+        dead_below=-3.0,
         use="hidden layers of mobile networks (MobileNetV3)",
         loss="any (hidden layer)",
         init="kaiming_normal",
+        layer="hidden, mobile",
+        short_formula="x·relu6(x+3)/6",
+        short_loss="any",
+        max_slope=1.5,
+        pitfalls=("f' is exactly 0 for x < −3 and jumps from 1.5 to 1 at x = 3",),
         notes="A piecewise approximation of SiLU; the gradient is exactly 0 for x < −3.",
     ),
     Activation(
@@ -354,6 +524,11 @@ _ENTRIES = (
         use="hidden layers of quantised mobile networks",
         loss="any (hidden layer)",
         init="kaiming_normal",
+        layer="quantised nets",
+        short_formula="min(max(0, x), 6)",
+        short_loss="any",
+        max_slope=1.0,
+        pitfalls=("dead below 0 like ReLU, and also f' = 0 above 6",),
         notes="ReLU capped at 6 for low-precision arithmetic: dead below 0, flat above 6.",
     ),
     Activation(
@@ -368,6 +543,11 @@ _ENTRIES = (
         use="inside losses: log-probabilities of a binary output",
         loss="negative log-likelihood (it is the log of a sigmoid output)",
         init="xavier_normal",
+        layer="inside losses",
+        short_formula="ln σ(x)",
+        short_loss="NLL",
+        max_slope=1.0,
+        pitfalls=("the gradient vanishes for large positive x (confident, correct predictions)",),
         notes="Numerically stable log σ(x); the gradient vanishes for large positive x.",
     ),
     Activation(
@@ -378,12 +558,22 @@ _ENTRIES = (
         elementwise=False,
         formula="softmax(x)ᵢ = eˣⁱ / Σⱼ eˣʲ (over the last dimension)",
         derivative="∂yᵢ/∂xᵢ = yᵢ(1 − yᵢ); ∂yᵢ/∂xⱼ = −yᵢyⱼ (i ≠ j)",
-        output_range="(0, 1), each row sums to 1",
+        output_range="(0, 1), sums to 1",
         zero_centred=False,
         saturates="both",
         use="output layer, single-label multi-class classification",
         loss="cross-entropy (CrossEntropyLoss takes the logits)",
         init="xavier_normal",
+        layer="output, multi-class",
+        short_formula="eˣⁱ/Σⱼeˣʲ",
+        short_loss="cross-entropy",
+        max_slope=0.25,
+        pitfalls=(
+            "not element-wise: each output depends on every input (off-diagonal ∂yᵢ/∂xⱼ = −yᵢyⱼ)",
+            "large logit gaps give near one-hot outputs, where the gradient vanishes",
+            "never apply softmax before CrossEntropyLoss: it takes the raw logits",
+            "exp overflows unless the maximum is subtracted first (torch does this)",
+        ),
         notes=(
             "Not element-wise: it normalises a whole vector into probabilities. As in the "
             "tutorial's 1-D case, `nncli plot softmax` treats the sampled x values as one "

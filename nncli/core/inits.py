@@ -1,20 +1,30 @@
 """The init registry: the only place a weight-initialisation scheme is defined.
 
-Tensors are always initialised by ``torch.nn.init`` itself. Weights have the
-shape ``(fan_out, fan_in)``, as ``nn.Linear`` stores them, so the fans follow
-torch's convention (``fan_in = weight.shape[1]``).
+Tensors are always initialised by ``torch.nn.init`` itself; the theory each
+scheme should match comes from :mod:`nncli.core.theory` (plain math, no torch).
+Weights have the shape ``(fan_out, fan_in)``, as ``nn.Linear`` stores them, so
+the fans follow torch's convention (``fan_in = weight.shape[1]``,
+``fan_out = weight.shape[0]``).
+
+Nothing here imports torch at module level: the CLI reads names and options
+from this registry at start-up and during shell completion.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nncli.core import theory as th
 from nncli.errors import UsageError, unknown_name
 
 if TYPE_CHECKING:
     import torch
+
+Values = dict[str, Any]
+TheoryFn = Callable[[int, int, Values], th.Theory]
 
 
 @dataclass(frozen=True)
@@ -25,36 +35,68 @@ class InitParam:
     help: str
     choices: tuple[str, ...] = ()
 
+    @property
+    def numeric(self) -> bool:
+        return not self.choices
+
+
+def _quote(name: str) -> str:
+    return repr(name)
+
 
 @dataclass(frozen=True)
 class InitScheme:
     name: str
     torch_fn: str  # function in torch.nn.init
     description: str
+    theory_fn: TheoryFn
     params: tuple[InitParam, ...] = ()
     fixed: tuple[tuple[str, Any], ...] = ()  # torch kwargs nncli sets itself
+    check: Callable[[Values], str | None] | None = None  # a message for bad values
+    work_factor: int = 1  # peak memory of initialising, in copies of the tensor
 
     @property
     def param_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)
 
-    def resolve_params(self, given: dict[str, Any]) -> dict[str, Any]:
-        """Merge user values over defaults; reject parameters the scheme does not take."""
+    def resolve_params(
+        self, given: dict[str, Any], spell: Callable[[str], str] = _quote
+    ) -> dict[str, Any]:
+        """Merge user values over defaults; reject parameters the scheme does not take.
+
+        ``spell`` renders a parameter name in messages: ``'mode'`` for config keys,
+        ``--mode`` for the CLI.
+        """
         for key, value in given.items():
             if value is not None and key not in self.param_names:
-                takes = ", ".join(self.param_names) or "none"
+                takes = ", ".join(spell(n) for n in self.param_names) or "none"
                 raise UsageError(
-                    f"{key!r} does not apply to init scheme {self.name}; it takes: {takes}"
+                    f"{spell(key)} does not apply to init scheme {self.name}; it takes: {takes}"
                 )
         values: dict[str, Any] = {}
         for p in self.params:
             value = given.get(p.name)
             value = p.default if value is None else value
             if value is None:
-                raise UsageError(f"init scheme {self.name} needs {p.name!r} ({p.help})")
-            if p.choices and value not in p.choices:
-                raise unknown_name(f"{p.name} for {self.name}", str(value), p.choices)
+                raise UsageError(f"init scheme {self.name} needs {spell(p.name)} ({p.help})")
+            if p.choices:
+                if not isinstance(value, str) or value not in p.choices:
+                    err = unknown_name(f"{p.name} for {self.name}", str(value), p.choices)
+                    err.message = f"{spell(p.name)}: {err.message}"
+                    raise err
+            else:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise UsageError(f"{spell(p.name)} must be a number, got {value!r}")
+                value = float(value)
+                if not math.isfinite(value):
+                    raise UsageError(f"{spell(p.name)} must be finite, got {value!r}")
             values[p.name] = value
+        if self.check is not None:
+            problem = self.check(values)
+            if problem is not None:
+                raise UsageError(
+                    f"init scheme {self.name}: {problem.format(**_spelled(spell, values))}"
+                )
         return values
 
     def torch_kwargs(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -69,50 +111,101 @@ class InitScheme:
         resolved = self.resolve_params(values or {})
         getattr(init, self.torch_fn)(tensor, **self.torch_kwargs(resolved))
 
+    def theory(self, fan_in: int, fan_out: int, values: dict[str, Any] | None = None) -> th.Theory:
+        """What a ``(fan_out, fan_in)`` weight initialised with ``values`` should look like."""
+        return self.theory_fn(fan_in, fan_out, self.resolve_params(values or {}))
+
+    def nonlinearity(self, values: dict[str, Any]) -> tuple[str, float] | None:
+        """``(nonlinearity, a)`` for the Kaiming schemes, which assume an activation."""
+        if "nonlinearity" not in self.param_names:
+            return None
+        return str(values["nonlinearity"]), float(values["a"])
+
+
+def _spelled(spell: Callable[[str], str], values: Values) -> dict[str, str]:
+    return {f"{k}_flag": spell(k) for k in values} | {
+        k: f"{v:g}" for k, v in values.items() if isinstance(v, float)
+    }
+
+
+def _gain_ok(v: Values) -> str | None:
+    return "{gain_flag} must be at least 0, got {gain}" if v["gain"] < 0 else None
+
+
+def _std_ok(v: Values) -> str | None:
+    return "{std_flag} must be at least 0, got {std}" if v["std"] < 0 else None
+
+
+def _uniform_ok(v: Values) -> str | None:
+    if v["low"] > v["high"]:
+        return "{low_flag} must not exceed {high_flag}, got {low} > {high}"
+    return None
+
+
+def _trunc_ok(v: Values) -> str | None:
+    if v["std"] <= 0:
+        return "{std_flag} must be greater than 0, got {std}"
+    if v["a"] >= v["b"]:
+        return "the bounds must satisfy {a_flag} < {b_flag}, got {a} and {b}"
+    # torch samples by inverting the CDF; an interval with no mass gives NaN or constants.
+    lo, hi = (v["a"] - v["mean"]) / v["std"], (v["b"] - v["mean"]) / v["std"]
+    if th.Phi(hi) - th.Phi(lo) < 1e-12:
+        return "[{a}, {b}] has no probability mass under N({mean}, {std}²)"
+    return None
+
+
+def _sparse_ok(v: Values) -> str | None:
+    if not 0 <= v["sparsity"] <= 1:
+        return "{sparsity_flag} must be between 0 and 1, got {sparsity}"
+    return _std_ok(v)
+
 
 _GAIN = InitParam("gain", "gain", 1.0, "scaling factor")
-_NONLINEARITIES = (
-    "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-    "conv_transpose3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu",
-)  # fmt: skip
 _KAIMING = (
-    InitParam("a", "a", 0.0, "negative slope of the rectifier after this layer"),
+    InitParam("a", "a", 0.0, "negative slope of the rectifier after this layer (leaky_relu only)"),
     InitParam("mode", "mode", "fan_in", "keep the variance of the forward (fan_in) or backward "
               "(fan_out) pass", ("fan_in", "fan_out")),
     InitParam("nonlinearity", "nonlinearity", "leaky_relu", "the activation that follows",
-              _NONLINEARITIES),
+              th.NONLINEARITIES),
 )  # fmt: skip
 
 _ENTRIES = (
-    InitScheme("zeros", "zeros_", "every weight 0: no symmetry breaking"),
-    InitScheme("constant", "constant_", "every weight the same value",
+    InitScheme("zeros", "zeros_", "every weight 0: no symmetry breaking", th.zeros),
+    InitScheme("constant", "constant_", "every weight the same value", th.constant,
                (InitParam("value", "val", None, "the constant"),)),
-    InitScheme("normal", "normal_", "N(mean, std²)",
-               (InitParam("mean", "mean", 0.0, "mean"), InitParam("std", "std", 1.0, "std"))),
-    InitScheme("uniform", "uniform_", "U(low, high)",
+    InitScheme("normal", "normal_", "N(mean, std²)", th.normal_scheme,
+               (InitParam("mean", "mean", 0.0, "mean"), InitParam("std", "std", 1.0, "std")),
+               check=_std_ok),
+    InitScheme("uniform", "uniform_", "U(low, high)", th.uniform_scheme,
                (InitParam("low", "a", 0.0, "lower bound"),
-                InitParam("high", "b", 1.0, "upper bound"))),
+                InitParam("high", "b", 1.0, "upper bound")), check=_uniform_ok),
     InitScheme("trunc_normal", "trunc_normal_",
                "N(mean, std²) truncated to [a, b] (absolute bounds, as in torch)",
+               th.trunc_normal_scheme,
                (InitParam("mean", "mean", 0.0, "mean"), InitParam("std", "std", 1.0, "std"),
                 InitParam("a", "a", -2.0, "lower cut-off"),
-                InitParam("b", "b", 2.0, "upper cut-off"))),
+                InitParam("b", "b", 2.0, "upper cut-off")), check=_trunc_ok),
     InitScheme("xavier_uniform", "xavier_uniform_",
-               "Glorot & Bengio 2010: U(−b, b), b = gain·√(6/(fan_in + fan_out))", (_GAIN,)),
+               "Glorot & Bengio 2010: U(−b, b), b = gain·√(6/(fan_in + fan_out))",
+               th.xavier_uniform, (_GAIN,), check=_gain_ok),
     InitScheme("xavier_normal", "xavier_normal_",
-               "Glorot & Bengio 2010: N(0, std²), std = gain·√(2/(fan_in + fan_out))", (_GAIN,)),
+               "Glorot & Bengio 2010: N(0, std²), std = gain·√(2/(fan_in + fan_out))",
+               th.xavier_normal, (_GAIN,), check=_gain_ok),
     InitScheme("kaiming_uniform", "kaiming_uniform_",
-               "He et al. 2015: U(−b, b), b = gain·√(3/fan)", _KAIMING),
+               "He et al. 2015: U(−b, b), b = gain·√(3/fan)", th.kaiming_uniform, _KAIMING),
     InitScheme("kaiming_normal", "kaiming_normal_",
-               "He et al. 2015: N(0, std²), std = gain/√fan", _KAIMING),
-    InitScheme("orthogonal", "orthogonal_", "a (semi-)orthogonal matrix times gain", (_GAIN,)),
+               "He et al. 2015: N(0, std²), std = gain/√fan", th.kaiming_normal, _KAIMING),
+    # torch draws a full normal matrix and QR-factorises it: Q, R and LAPACK's work space.
+    InitScheme("orthogonal", "orthogonal_", "a (semi-)orthogonal matrix times gain (Saxe 2013)",
+               th.orthogonal, (_GAIN,), check=_gain_ok, work_factor=4),
     InitScheme("sparse", "sparse_",
-               "each column has a fraction `sparsity` of zeros, the rest N(0, std²)",
+               "each column has a fraction `sparsity` of zeros, the rest N(0, std²) (Martens 2010)",
+               th.sparse,
                (InitParam("sparsity", "sparsity", None, "fraction of zeros per column"),
-                InitParam("std", "std", 0.01, "std of the non-zero values"))),
+                InitParam("std", "std", 0.01, "std of the non-zero values")), check=_sparse_ok),
     InitScheme("linear_default", "kaiming_uniform_",
                "what nn.Linear does: kaiming_uniform with a = √5, i.e. std = 1/√(3·fan_in)",
-               fixed=(("a", math.sqrt(5)),)),
+               th.linear_default, fixed=(("a", math.sqrt(5)),)),
 )  # fmt: skip
 
 INIT_SCHEMES: dict[str, InitScheme] = {s.name: s for s in _ENTRIES}
@@ -128,9 +221,13 @@ def scheme_names(include_families: bool = False) -> list[str]:
     return names + list(FAMILIES) if include_families else names
 
 
+def _key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
 def get_scheme(name: str) -> InitScheme:
     """One concrete scheme by name; unknown names suggest the closest."""
-    key = name.strip().lower().replace("-", "_")
+    key = _key(name)
     if key not in INIT_SCHEMES:
         if key in FAMILIES:
             variants = " or ".join(FAMILIES[key])
@@ -141,9 +238,47 @@ def get_scheme(name: str) -> InitScheme:
 
 def expand(name: str) -> list[InitScheme]:
     """A scheme or a family name ('xavier', 'kaiming', 'he') as concrete schemes."""
-    key = name.strip().lower().replace("-", "_")
+    key = _key(name)
     if key in FAMILIES:
         return [INIT_SCHEMES[n] for n in FAMILIES[key]]
     if key not in INIT_SCHEMES:
         raise unknown_name("init scheme", name, scheme_names(include_families=True))
     return [INIT_SCHEMES[key]]
+
+
+def resolve_all(
+    names: list[str], given: dict[str, Any], spell: Callable[[str], str] = _quote
+) -> list[tuple[InitScheme, dict[str, Any]]]:
+    """Expand every name (families included) and resolve ``given`` against each variant.
+
+    An option applies to the schemes that take it, so ``normal xavier_normal --std 0.1``
+    compares N(0, 0.1²) with Xavier; an option that no named scheme takes is an error
+    (``xavier --mode fan_in``). The variants of a family take the same options. A
+    scheme named twice (``xavier xavier_normal``) is measured once.
+    """
+    if not names:
+        raise UsageError("name at least one init scheme")
+    picked: list[tuple[str, InitScheme]] = []
+    seen: set[str] = set()
+    for name in names:
+        for scheme in expand(name):
+            if scheme.name not in seen:
+                seen.add(scheme.name)
+                picked.append((name, scheme))
+    for key, value in given.items():
+        if value is not None and not any(key in s.param_names for _, s in picked):
+            name, scheme = picked[0]
+            if len(picked) == 1 or all(n == name for n, _ in picked):
+                scheme.resolve_params({key: value}, spell)  # raises with what it takes
+            schemes = ", ".join(s.name for _, s in picked)
+            raise UsageError(f"{spell(key)} does not apply to any of the init schemes: {schemes}")
+    resolved: list[tuple[InitScheme, dict[str, Any]]] = []
+    for name, scheme in picked:
+        own = {k: v for k, v in given.items() if k in scheme.param_names}
+        try:
+            resolved.append((scheme, scheme.resolve_params(own, spell)))
+        except UsageError as exc:
+            if _key(name) in FAMILIES:
+                exc.message += f" (from the family {name!r})"
+            raise
+    return resolved

@@ -110,7 +110,9 @@ def apply_language(lang: str) -> tuple[str, str | None]:
             "fonts-noto-cjk); drawing the figure in English"
         )
     matplotlib.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
-    matplotlib.rcParams["font.family"] = "sans-serif"
+    # An explicit list, not the generic "sans-serif": matplotlib falls back glyph by
+    # glyph only across listed families, so ᵢ, ∂ and − come from DejaVu Sans.
+    matplotlib.rcParams["font.family"] = [font, "DejaVu Sans"]
     matplotlib.rcParams["axes.unicode_minus"] = False  # CJK fonts often lack U+2212
     return "zh", None
 
