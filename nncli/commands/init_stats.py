@@ -8,6 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from nncli.commands._options import DeviceOpt, JsonOpt, SeedOpt
+from nncli.core.inits import FAMILIES, scheme_names
+from nncli.core.theory import NONLINEARITIES
 from nncli.errors import UsageError
 
 SCHEME_PANEL = "Scheme parameters (only those the scheme takes)"
@@ -39,9 +41,8 @@ def init_stats(
         typer.Argument(
             metavar="SCHEME",
             help=(
-                "One or more of: zeros, constant, normal, uniform, trunc_normal, xavier_uniform, "
-                "xavier_normal, kaiming_uniform, kaiming_normal, orthogonal, sparse, "
-                "linear_default. Families expand: xavier, kaiming (alias he)."
+                f"One or more of: {', '.join(scheme_names())}. "
+                f"Families expand: {', '.join(FAMILIES)} (he = kaiming)."
             ),
             autocompletion=_complete_scheme,
             show_default=False,
@@ -85,8 +86,8 @@ def init_stats(
             "--nonlinearity",
             metavar="NAME",
             help=(
-                "kaiming_*: the activation the gain is for: linear, sigmoid, tanh, relu, "
-                "leaky_relu, selu [leaky_relu, which with --a 0 equals relu]."
+                f"kaiming_*: the activation the gain is for: {', '.join(NONLINEARITIES)} "
+                "[leaky_relu, which with --a 0 equals relu]."
             ),
             rich_help_panel=SCHEME_PANEL,
             show_default=False,
