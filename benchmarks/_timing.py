@@ -25,29 +25,48 @@ class Timing:
     runs: list[float]
 
 
+def _once(label: str, argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """One whole-process run: (wall seconds, peak RSS in KiB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{label}: {' '.join(argv)} failed:\n{err}")
+    return elapsed, usage.ru_maxrss
+
+
+def measure_many(
+    commands: list[tuple[str, list[str]]], repeat: int = 5, env: dict[str, str] | None = None
+) -> list[Timing]:
+    """Time several commands with their runs interleaved (a, b, a, b, ...).
+
+    On a shared machine the speed drifts over a minute; interleaving puts the
+    subject and its floor under the same drift, so their ratio stays honest.
+    """
+    run_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    times: list[list[float]] = [[] for _ in commands]
+    peaks = [0 for _ in commands]
+    for i in range(repeat + 1):
+        for k, (label, argv) in enumerate(commands):
+            elapsed, rss = _once(label, argv, run_env)
+            if i == 0:
+                continue  # warm-up: page cache, matplotlib's font cache
+            times[k].append(elapsed)
+            peaks[k] = max(peaks[k], rss)
+    return [
+        Timing(label, statistics.median(t), peak / 1024, t)
+        for (label, _), t, peak in zip(commands, times, peaks, strict=True)
+    ]
+
+
 def measure(
     label: str, argv: list[str], repeat: int = 5, env: dict[str, str] | None = None
 ) -> Timing:
-    run_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    times: list[float] = []
-    peak = 0
-    for i in range(repeat + 1):
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=run_env
-        )
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        if proc.stderr:
-            proc.stderr.close()
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"{label}: {' '.join(argv)} failed:\n{err}")
-        if i == 0:
-            continue  # warm-up
-        times.append(elapsed)
-        peak = max(peak, usage.ru_maxrss)  # KiB on Linux
-    return Timing(label, statistics.median(times), peak / 1024, times)
+    return measure_many([(label, argv)], repeat, env)[0]
 
 
 def python(code: str) -> list[str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import measure, nncli, python, report
+from _timing import measure, measure_many, nncli, python, report
 
 STATS_FLOOR = """
 import torch
@@ -78,31 +78,28 @@ def main() -> int:
     env = {"NNCLI_DEVICE": "cpu"}
     ok = True
 
-    stats = measure(
-        "nncli init-stats 8192²",
-        nncli("init-stats", "kaiming_normal", "--fan-in", "8192", "--fan-out", "8192"),
+    stats, floor = measure_many(
+        [
+            (
+                "nncli init-stats 8192²",
+                nncli("init-stats", "kaiming_normal", "--fan-in", "8192", "--fan-out", "8192"),
+            ),
+            ("kaiming_normal_ script", python(STATS_FLOOR)),
+        ],
         n,
         env,
     )
-    floor = measure("kaiming_normal_ script", python(STATS_FLOOR), n, env)
     ok &= report("init-stats 8192×8192 vs script", stats, floor, 1.2, rss_target=1.2)
 
-    depth = measure(
-        "nncli init-stats --depth 50",
-        nncli(
-            "init-stats",
-            "kaiming_normal",
-            "--fan-in",
-            "1024",
-            "--depth",
-            "50",
-            "--activation",
-            "relu",
-        ),
+    depth_args = ["kaiming_normal", "--fan-in", "1024", "--depth", "50", "--activation", "relu"]
+    depth, loop = measure_many(
+        [
+            ("nncli init-stats --depth 50", nncli("init-stats", *depth_args)),
+            ("plain torch loop", python(DEPTH_FLOOR)),
+        ],
         n,
         env,
     )
-    loop = measure("plain torch loop", python(DEPTH_FLOOR), n, env)
     ok &= report("init-stats --depth 50 (width 1024) vs torch loop", depth, loop, 1.2)
     naive = measure("naive nn.Linear loop", python(NAIVE_DEPTH_FLOOR), n, env)
     report("(reference) --depth 50 vs naive nn.Linear loop", depth, naive, 1.2)

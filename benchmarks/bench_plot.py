@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import measure, nncli, python, report
+from _timing import measure_many, nncli, python, report
 
 FLOOR = textwrap.dedent(
     """
@@ -58,12 +58,20 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
-        floor = measure("floor", python(FLOOR.format(points=500)), args.repeat)
-        subject = measure("nncli", nncli("plot", "relu", "-o", "x.png"), args.repeat)
+        subject, floor = measure_many(
+            [
+                ("nncli", nncli("plot", "relu", "-o", "x.png")),
+                ("floor", python(FLOOR.format(points=500))),
+            ],
+            args.repeat,
+        )
         ok = report("nncli plot relu (500 points)", subject, floor, TARGET)
-        big_floor = measure("floor 1e6", python(FLOOR.format(points=1_000_000)), args.repeat)
-        big = measure(
-            "nncli 1e6", nncli("plot", "relu", "-o", "x.png", "--points", "1000000"), args.repeat
+        big, big_floor = measure_many(
+            [
+                ("nncli 1e6", nncli("plot", "relu", "-o", "x.png", "--points", "1000000")),
+                ("floor 1e6", python(FLOOR.format(points=1_000_000))),
+            ],
+            args.repeat,
         )
         print(
             f"nncli plot relu --points 1000000: {big.median_s:.3f}s "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import measure, nncli, python, report
+from _timing import measure_many, nncli, python, report
 
 # The floor: the shortest hand-written script doing summary's job, as in the tutorial.
 TORCHSUMMARY_FLOOR = """
@@ -42,15 +42,24 @@ def main() -> int:
     env = {"NNCLI_DEVICE": "cpu"}
     ok = True
 
-    help_run = measure("nncli --help", nncli("--help"), n, env)
-    import_floor = measure("import typer, rich", python("import typer, rich"), n, env)
+    help_run, import_floor = measure_many(
+        [("nncli --help", nncli("--help")), ("import typer, rich", python("import typer, rich"))],
+        n,
+        env,
+    )
     ok &= report("nncli --help vs import typer, rich", help_run, import_floor, 2.0)
 
-    summary = measure("nncli summary", nncli("summary"), n, env)
-    floor = measure("torchsummary script", python(TORCHSUMMARY_FLOOR), n, env)
+    summary, floor, huge = measure_many(
+        [
+            ("nncli summary", nncli("summary")),
+            ("torchsummary script", python(TORCHSUMMARY_FLOOR)),
+            ("nncli summary -c wide_10b", nncli("summary", "--config", "wide_10b")),
+        ],
+        n,
+        env,
+    )
     ok &= report("nncli summary vs torchsummary script", summary, floor, 1.2)
 
-    huge = measure("nncli summary -c wide_10b", nncli("summary", "--config", "wide_10b"), n, env)
     ok &= report("summary 10.7 B params vs demo", huge, summary, 1.3, rss_target=1.2)
     return 0 if ok else 1
 
