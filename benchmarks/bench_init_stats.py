@@ -73,7 +73,7 @@ for i, out in enumerate(outs, 1):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9)
     n = parser.parse_args().repeat
     env = {"NNCLI_DEVICE": "cpu"}
     ok = True

@@ -37,7 +37,7 @@ summary(Model(), input_size=(3,), batch_size=5, device="cpu")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9)
     n = parser.parse_args().repeat
     env = {"NNCLI_DEVICE": "cpu"}
     ok = True
