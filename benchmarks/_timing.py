@@ -7,6 +7,7 @@ from ``os.wait4``, so nothing is sampled and nothing else is measured.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -96,3 +97,10 @@ def report(
         )
     print(line, flush=True)
     return ok
+
+
+def repeat_from_argv(doc: str | None, default: int = 9) -> int:
+    """The ``--repeat N`` every benchmark script takes (median of N runs, N >= 5)."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
+    parser.add_argument("--repeat", type=int, default=default, help="runs per command (>= 5)")
+    return max(5, parser.parse_args().repeat)

@@ -15,13 +15,12 @@ Each figure is a median of N whole-process runs after one warm-up.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import measure, measure_many, nncli, python, report
+from _timing import measure, measure_many, nncli, python, repeat_from_argv, report
 
 STATS_FLOOR = """
 import torch
@@ -72,9 +71,7 @@ for i, out in enumerate(outs, 1):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=9)
-    n = parser.parse_args().repeat
+    n = repeat_from_argv(__doc__)
     env = {"NNCLI_DEVICE": "cpu"}
     ok = True
 

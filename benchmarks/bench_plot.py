@@ -11,7 +11,6 @@ validation, saturation intervals and the text report; the target is at most
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import measure_many, nncli, python, report
+from _timing import measure_many, nncli, python, repeat_from_argv, report
 
 FLOOR = textwrap.dedent(
     """
@@ -53,9 +52,7 @@ TARGET = 1.2
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
-    args = parser.parse_args()
+    repeat = repeat_from_argv(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
         subject, floor = measure_many(
@@ -63,7 +60,7 @@ def main() -> int:
                 ("nncli", nncli("plot", "relu", "-o", "x.png")),
                 ("floor", python(FLOOR.format(points=500))),
             ],
-            args.repeat,
+            repeat,
         )
         ok = report("nncli plot relu (500 points)", subject, floor, TARGET)
         big, big_floor = measure_many(
@@ -71,7 +68,7 @@ def main() -> int:
                 ("nncli 1e6", nncli("plot", "relu", "-o", "x.png", "--points", "1000000")),
                 ("floor 1e6", python(FLOOR.format(points=1_000_000))),
             ],
-            args.repeat,
+            repeat,
         )
         print(
             f"nncli plot relu --points 1000000: {big.median_s:.3f}s "

@@ -6,13 +6,12 @@ Each figure is a median of N whole-process runs after one warm-up.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import measure_many, nncli, python, report
+from _timing import measure_many, nncli, python, repeat_from_argv, report
 
 # The floor: the shortest hand-written script doing summary's job, as in the tutorial.
 TORCHSUMMARY_FLOOR = """
@@ -36,9 +35,7 @@ summary(Model(), input_size=(3,), batch_size=5, device="cpu")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=9)
-    n = parser.parse_args().repeat
+    n = repeat_from_argv(__doc__)
     env = {"NNCLI_DEVICE": "cpu"}
     ok = True
 
