@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nncli.commands._options import ConfigOpt, DeviceOpt, JsonOpt
+
+if TYPE_CHECKING:
+    from nncli.core.summary import SummaryResult
 
 BatchOpt = Annotated[
     int,
@@ -59,10 +62,7 @@ def summary(
     render_summary(result, stdout_console())
 
 
-def summary_document(result: object) -> dict[str, object]:
-    from nncli.core.summary import SummaryResult
-
-    assert isinstance(result, SummaryResult)
+def summary_document(result: SummaryResult) -> dict[str, object]:
     return {
         "model": result.model_name,
         "config": result.source,

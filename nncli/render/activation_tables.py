@@ -6,12 +6,12 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nncli.core.activations import ALIASES, Activation
+from nncli.core.activations import Activation
+from nncli.render.tables import new_table
 
 if TYPE_CHECKING:
     from nncli.core.curves import Curve, Interval
@@ -32,23 +32,15 @@ def slope(value: float) -> str:
     return f"{value:.4g}"
 
 
-def aliases_of(act: Activation) -> list[str]:
-    return sorted(alias for alias, name in ALIASES.items() if name == act.name)
-
-
 def render_catalogue(activations: Sequence[Activation], console: Console) -> None:
-    table = Table(
+    table = new_table(
         collapse_padding=True,
         title=f"{len(activations)} activations · nncli plot NAME draws one · --info explains it",
-        box=box.SIMPLE_HEAVY,
-        title_justify="left",
-        pad_edge=False,
         caption=(
             "0-ctr: zero-centred output. Sat.: where f′ → 0. max|f′|: sup over all x "
             "(softmax: of ∂yᵢ/∂xᵢ). Loss 'any': a hidden layer. Init: Xavier = xavier_normal, "
             "He = kaiming_normal. --json gives the full text."
         ),
-        caption_justify="left",
     )
     table.add_column("Name", no_wrap=True)
     table.add_column("f(x)", overflow="fold")
@@ -60,7 +52,7 @@ def render_catalogue(activations: Sequence[Activation], console: Console) -> Non
     table.add_column("Loss", overflow="fold")
     table.add_column("Init", no_wrap=True)
     for act in activations:
-        name = act.name + "".join(f"\n({a})" for a in aliases_of(act))
+        name = act.name + "".join(f"\n({a})" for a in act.aliases)
         table.add_row(
             escape(name),
             escape(act.short_formula),
@@ -78,7 +70,7 @@ def render_catalogue(activations: Sequence[Activation], console: Console) -> Non
 def render_info(act: Activation, console: Console) -> None:
     """``nncli plot NAME --info``: what the activation is, its derivative, its pitfalls."""
     title = f"[bold]{escape(act.label)}[/bold] ({act.name})"
-    aliases = aliases_of(act)
+    aliases = act.aliases
     if aliases:
         title += f", also called {', '.join(aliases)}"
     console.print(title)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -17,7 +18,8 @@ def shape(dims: Sequence[int]) -> str:
     return "[" + ", ".join(str(d) for d in dims) + "]"
 
 
-def new_table(title: str | None = None, caption: str | None = None) -> Table:
+def new_table(title: str | None = None, caption: str | None = None, **options: Any) -> Table:
+    """The one table style of nncli; ``options`` go to rich's Table."""
     return Table(
         title=title,
         caption=caption,
@@ -25,6 +27,7 @@ def new_table(title: str | None = None, caption: str | None = None) -> Table:
         title_justify="left",
         caption_justify="left",
         pad_edge=False,
+        **options,
     )
 
 
