@@ -61,3 +61,5 @@ def check_golden(name: str, text: str, update: bool = False) -> None:
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"golden file {path} missing; run with NNCLI_UPDATE_GOLDEN=1"
     assert text == path.read_text(encoding="utf-8")
+    trailing = [i for i, line in enumerate(text.splitlines(), 1) if line != line.rstrip()]
+    assert not trailing, f"{name}: lines {trailing} end in spaces"

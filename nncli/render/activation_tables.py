@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from nncli.core.activations import Activation
 from nncli.render.tables import new_table
@@ -54,14 +54,14 @@ def render_catalogue(activations: Sequence[Activation], console: Console) -> Non
     for act in activations:
         name = act.name + "".join(f"\n({a})" for a in act.aliases)
         table.add_row(
-            escape(name),
-            escape(act.short_formula),
-            escape(act.output_range),
+            name,
+            (act.short_formula),
+            (act.output_range),
             yes_no(act.zero_centred),
             act.saturates,
             slope(act.max_slope),
-            escape(act.layer),
-            escape(act.short_loss),
+            (act.layer),
+            (act.short_loss),
             INIT_SHORT.get(act.init, act.init),
         )
     console.print(table)
@@ -69,10 +69,10 @@ def render_catalogue(activations: Sequence[Activation], console: Console) -> Non
 
 def render_info(act: Activation, console: Console) -> None:
     """``nncli plot NAME --info``: what the activation is, its derivative, its pitfalls."""
-    title = f"[bold]{escape(act.label)}[/bold] ({act.name})"
+    title = Text.assemble((act.label, "bold"), f" ({act.name})")
     aliases = act.aliases
     if aliases:
-        title += f", also called {', '.join(aliases)}"
+        title.append(f", also called {', '.join(aliases)}")
     console.print(title)
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
@@ -103,18 +103,18 @@ def render_info(act: Activation, console: Console) -> None:
         (f"--{p.name.replace('_', '-')}", f"{p.help} (default {p.default:g})") for p in act.params
     ]
     for key, value in rows:
-        grid.add_row(key, escape(value))
+        grid.add_row(key, value)
     console.print(grid)
     console.print()
-    console.print(escape(act.notes))
+    console.print(act.notes)
     if act.pitfalls:
         console.print()
-        console.print("[bold]Pitfalls[/bold]")
+        console.print("Pitfalls", style="bold")
         bullets = Table.grid(padding=(0, 1))
         bullets.add_column(no_wrap=True)
         bullets.add_column(overflow="fold")
         for item in act.pitfalls:
-            bullets.add_row("  •", escape(item))
+            bullets.add_row("  •", item)
         console.print(bullets)
 
 
@@ -163,7 +163,7 @@ def render_plot_result(
     first = curves[0]
     lo, hi = float(first.x[0]), float(first.x[-1])
     places = decimals_for(lo, hi)
-    console.print(f"Wrote {escape(output)}", soft_wrap=True)
+    console.print(f"Wrote {output}", soft_wrap=True)
     console.print(
         f"{first.points:,} points on [{number(lo, places)}, {number(hi, places)}] · "
         f"device {first.device} · derivatives by autograd · language {language}",
@@ -177,7 +177,7 @@ def render_plot_result(
     for curve in curves:
         name = curve.name + "".join(f" {k}={v:g}" for k, v in curve.params.items())
         grid.add_row(
-            f"[bold]{escape(name)}[/bold]",
+            Text(name, style="bold"),
             "max |f′|",
             f"{curve.max_abs_dy:.4g} at x = {number(curve.argmax_abs_dy, places)}",
         )
@@ -186,5 +186,5 @@ def render_plot_result(
         if curve.dead:
             grid.add_row("", "dead (f′ = 0)", describe_intervals(curve.dead, lo, hi))
         for note in curve.notes:
-            grid.add_row("", "note", escape(note))
+            grid.add_row("", "note", note)
     console.print(grid)

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from nncli.core.initstats import InitStatsResult, SchemeStats
 from nncli.core.propagation import Propagation
@@ -32,8 +33,11 @@ def _params(res: SchemeStats) -> str:
 def render_init_stats(result: InitStatsResult, console: Console) -> None:
     first = result.results[0]
     console.print(
-        f"[bold]init-stats[/bold] · weight (fan_out, fan_in) = ({first.fan_out:,}, "
-        f"{first.fan_in:,}), {first.numel:,} values · device {result.device} · seed {result.seed}"
+        Text.assemble(
+            ("init-stats", "bold"),
+            f" · weight (fan_out, fan_in) = ({first.fan_out:,}, {first.fan_in:,}), "
+            f"{first.numel:,} values · device {result.device} · seed {result.seed}",
+        )
     )
     table = new_table()
     table.add_column("Scheme", overflow="fold", min_width=14)
@@ -45,23 +49,25 @@ def render_init_stats(result: InitStatsResult, console: Console) -> None:
     for res in result.results:
         t, e, c = res.theory, res.empirical, res.check
         err = "exact" if c.std_rel_error is None else f"{c.std_rel_error:+.2%}"
-        tol = "" if c.std_rel_error is None else f"\n[dim]±{c.std_tolerance:.2%}[/dim]"
-        verdict = "[green]ok[/green]" if c.ok else f"[red]{c.verdict}[/red]"
+        tol = "" if c.std_rel_error is None else f"\n±{c.std_tolerance:.2%}"
+        verdict = Text.assemble("\n", ("ok", "green") if c.ok else (c.verdict, "red"))
         params = _params(res)
         table.add_row(
-            f"[bold]{res.scheme}[/bold]" + (f"\n[dim]{params}[/dim]" if params else ""),
+            Text.assemble((res.scheme, "bold"), (f"\n{params}" if params else "", "dim")),
             "theory\nmeasured",
             f"{_g(t.mean)}\n{_g(e.mean, 3)}",
             f"{_g(t.std)}\n{_g(e.std)}",
             f"{_g(t.variance)}\n{_g(e.std * e.std)}",
             f"{_g(t.low)}\n{_g(e.min)}",
             f"{_g(t.high)}\n{_g(e.max)}",
-            f"\n{err}{tol}",
-            f"\n{verdict}",
+            Text.assemble("\n", err, (tol, "dim")),
+            verdict,
             end_section=True,
         )
     console.print(table)
-    console.print("[bold]Theory[/bold] (from the formulas, independently of torch):")
+    console.print(
+        Text.assemble(("Theory", "bold"), " (from the formulas, independently of torch):")
+    )
     for res in result.results:
         console.print(f"  {res.scheme}: {res.theory.formula}", soft_wrap=False)
     console.print(
@@ -76,9 +82,13 @@ def render_init_stats(result: InitStatsResult, console: Console) -> None:
 
 
 def render_propagation(scheme: str, prop: Propagation, console: Console) -> None:
+    console.print()
     console.print(
-        f"\n[bold]{scheme}[/bold] through {prop.depth} layers of {prop.width} × {prop.width} "
-        f"(no bias) + {prop.activation}, batch {prop.batch}; backward from sum(output)"
+        Text.assemble(
+            (scheme, "bold"),
+            f" through {prop.depth} layers of {prop.width} × {prop.width} "
+            f"(no bias) + {prop.activation}, batch {prop.batch}; backward from sum(output)",
+        )
     )
     table = new_table()
     table.add_column("Layer", justify="right")
@@ -112,7 +122,7 @@ def render_propagation(scheme: str, prop: Propagation, console: Console) -> None
         f"gradient std, layer 1/layer {prop.depth}: {_g(prop.gradient_ratio, 3)}"
     )
     colour = {"stable": "green", "saturated": "yellow"}.get(prop.verdict, "red")
-    console.print(f"[bold {colour}]{prop.verdict}[/bold {colour}]: {prop.evidence}")
+    console.print(Text.assemble((prop.verdict, f"bold {colour}"), f": {prop.evidence}"))
 
 
 def init_stats_document(result: InitStatsResult, saved: list[str]) -> dict[str, Any]:

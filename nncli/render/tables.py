@@ -8,6 +8,7 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from nncli.core.forward import SUM_TOLERANCE, NamedParam, RunResult
 from nncli.core.memory import format_bytes
@@ -45,8 +46,11 @@ def render_summary(result: SummaryResult, console: Console) -> None:
         else f"built on {result.built_on}"
     )
     console.print(
-        f"[bold]{result.model_name}[/bold] · config {result.source} · device {result.device} · "
-        f"input {shape(result.input_shape)}\n{where}"
+        Text.assemble(
+            (result.model_name, "bold"),
+            f" · config {result.source} · device {result.device} · "
+            f"input {shape(result.input_shape)}\n{where}",
+        )
     )
     table = new_table()
     table.add_column("#", justify="right", no_wrap=True)
@@ -89,8 +93,11 @@ MAX_ROWS = 20  # the terminal shows this many output rows; --json carries all of
 
 def render_run(result: RunResult, console: Console) -> None:
     console.print(
-        f"[bold]{result.model_name}[/bold] · config {result.source} · device {result.device} · "
-        f"seed {result.seed} · input {result.input_source}"
+        Text.assemble(
+            (result.model_name, "bold"),
+            f" · config {result.source} · device {result.device} · "
+            f"seed {result.seed} · input {result.input_source}",
+        )
     )
     console.print(
         f"input shape {shape(result.input_shape)} → output shape {shape(result.output_shape)}"
@@ -127,7 +134,7 @@ def render_params(params: list[NamedParam], console: Console) -> None:
     import numpy as np
 
     console.print()
-    console.print("[bold]Parameters (w and b)[/bold]")
+    console.print("Parameters (w and b)", style="bold")
     for p in params:
         values = np.array(p.values, dtype=np.float32)
         text = np.array2string(values, precision=4, threshold=200, edgeitems=3, max_line_width=100)
