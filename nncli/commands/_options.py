@@ -7,6 +7,9 @@ from typing import Annotated
 import typer
 
 from nncli.core.device import DEVICE_CHOICES, ENV_VAR
+from nncli.limits import SEED_MAX, check_int, check_seed
+
+__all__ = ["SEED_MAX", "check_at_least", "check_int", "check_seed"]
 
 
 def _complete_device(incomplete: str) -> list[str]:
@@ -58,21 +61,6 @@ ConfigOpt = Annotated[
 ]
 
 
-SEED_MAX = 2**64 - 1  # torch.manual_seed's range for non-negative seeds
-
-
-def check_seed(seed: int) -> int:
-    """Seeds are validated here, not by Typer, so the message names the value."""
-    from nncli.errors import UsageError
-
-    if not 0 <= seed <= SEED_MAX:
-        raise UsageError(f"--seed must be between 0 and 2**64 - 1, got {seed}")
-    return seed
-
-
 def check_at_least(option: str, value: int, minimum: int = 1) -> int:
-    from nncli.errors import UsageError
-
-    if value < minimum:
-        raise UsageError(f"{option} must be at least {minimum}, got {value}")
-    return value
+    """An integer option within [minimum, MAX_SIZE] (see :mod:`nncli.limits`)."""
+    return check_int(option, value, minimum)

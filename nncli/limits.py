@@ -1,0 +1,34 @@
+"""Bounds on every integer that reaches torch, checked in one place.
+
+Options and config values alike go through :func:`check_int` and
+:func:`check_seed` before anything is allocated, so an out-of-range value is a
+usage error (exit 2) that names the option or key, never a torch overflow.
+"""
+
+from __future__ import annotations
+
+from nncli.errors import UsageError
+
+# Sizes (batch, features, fans, depth, points): an int32 index. Larger values are
+# far past any machine's memory anyway, and past them torch's size arithmetic
+# overflows (``Storage size calculation overflowed``) before a memory check can help.
+MAX_SIZE = 2**31 - 1
+SEED_MAX = 2**64 - 1  # torch.manual_seed's range for non-negative seeds
+
+
+def check_int(name: str, value: int, minimum: int = 1, maximum: int = MAX_SIZE) -> int:
+    """``value`` within [minimum, maximum], else a usage error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise UsageError(f"{name} must be at least {minimum:,}, got {value:,}")
+    if value > maximum:
+        raise UsageError(f"{name} must be at most {maximum:,}, got {value:,}")
+    return value
+
+
+def check_seed(seed: int, name: str = "--seed") -> int:
+    """One rule for seeds everywhere: an integer from 0 to 2**64 - 1."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise UsageError(f"{name} must be an integer from 0 to 2**64 - 1, got {seed}")
+    return seed
