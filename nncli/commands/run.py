@@ -92,6 +92,6 @@ def run(
         )
         return
     from nncli.render.console import stdout_console
-    from nncli.render.tables import render_run
+    from nncli.render.run_tables import render_run
 
     render_run(result, stdout_console())
