@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from nncli import __version__
 from nncli.commands import activations, init_stats, plot, run, summary
-from nncli.errors import ExitCode, NncliError, closest
+from nncli.errors import ExitCode, NncliError, RuntimeFailure, UsageError, closest
 
 # typer >= 0.2x vendors click as typer._click; older releases use click itself.
 try:
@@ -32,10 +32,36 @@ class _State:
     debug = False
 
 
+DEBUG_ENV = "NNCLI_DEBUG"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def env_flag(name: str) -> bool:
+    """A boolean NNCLI_* variable: 1/true/yes/on or 0/false/no/off (any case), else exit 2."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise UsageError(
+        f"environment variable {name}={os.environ[name]!r} is not a boolean; "
+        f"use one of {', '.join(_TRUE)} or {', '.join(v for v in _FALSE if v)}"
+    )
+
+
+def _check_streams() -> None:
+    """A closed stdout (``nncli summary >&-``) is a clear failure, not an AttributeError."""
+    if sys.stdout is None or getattr(sys.stdout, "closed", False):
+        raise RuntimeFailure("standard output is closed; nothing could be printed")
+
+
 def _print_error(message: str, hint: str | None = None) -> None:
     text = f"Error: {message}"
     if hint:
         text += f"\n  Hint: {hint}"
+    if sys.stderr is None or getattr(sys.stderr, "closed", False):
+        return  # nowhere to say it; the exit code still does
     typer.echo(text, err=True)
 
 
@@ -50,8 +76,9 @@ class NncliGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        _State.debug = bool(os.environ.get("NNCLI_DEBUG"))
         try:
+            _State.debug = env_flag(DEBUG_ENV)
+            _check_streams()
             rv = super().main(
                 args=args,
                 prog_name=prog_name,
@@ -72,13 +99,25 @@ class NncliGroup(TyperGroup):
         except cx.ClickException as exc:
             _print_error(exc.format_message())
             sys.exit(exc.exit_code)
-        except (typer.Abort, KeyboardInterrupt):
+        except (typer.Abort, KeyboardInterrupt) as exc:
+            if isinstance(exc.__cause__, EOFError):  # click turns EOFError into Abort too
+                _print_error(
+                    f"unexpected end of input: {exc.__cause__ or 'EOFError'}",
+                    None if _State.debug else "run with --debug for the traceback",
+                )
+                sys.exit(ExitCode.FAILURE)
             typer.echo("\nError: interrupted", err=True)
             sys.exit(ExitCode.INTERRUPTED)
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
         except BrokenPipeError:  # `nncli ... | head`: not an error worth a message
             sys.stderr.close()
+            sys.exit(ExitCode.FAILURE)
+        except OSError as exc:  # the environment failed, e.g. stdout on a full disk
+            if _State.debug:
+                traceback.print_exc()
+            where = f" ({exc.filename})" if exc.filename else ""
+            _print_error(f"input/output failed{where}: {exc.strerror or exc}")
             sys.exit(ExitCode.FAILURE)
         except MemoryError:
             _print_error("out of memory; try a smaller --batch, fan or config")

@@ -117,8 +117,29 @@ def apply_language(lang: str) -> tuple[str, str | None]:
     return "zh", None
 
 
+# Metadata that would differ between two runs with the same inputs: dates, and
+# (SVG) the random salt of clip-path ids. Without them a figure is byte-reproducible,
+# so users can commit figures and diff them. The software version stays: a new
+# matplotlib may draw differently anyway.
+REPRODUCIBLE_METADATA: dict[str, dict[str, Any]] = {
+    "png": {},
+    "svg": {"Date": None},
+    "pdf": {"CreationDate": None, "ModDate": None},
+}
+SVG_HASH_SALT = "nncli"
+
+
 def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> Path:
-    """Save atomically in the format given by the extension (validated earlier)."""
+    """Save atomically in the format given by the extension (validated earlier),
+    byte-for-byte the same for the same figure."""
+    import matplotlib
+
     target = Path(path)
     fmt = target.suffix.lower().lstrip(".")
-    return atomic_write(target, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
+    metadata = REPRODUCIBLE_METADATA.get(fmt, {})
+
+    def write(tmp: str) -> None:
+        with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+            fig.savefig(tmp, dpi=dpi, format=fmt, metadata=metadata)
+
+    return atomic_write(target, write)
