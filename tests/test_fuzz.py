@@ -1,0 +1,396 @@
+"""An in-process fuzz of the whole CLI: generated argument lists, numbers, names,
+TOML configs and CSV/NPY files, through CliRunner, with a fixed seed.
+
+Whatever the input, the contract holds:
+
+- the exit code is 0, 1 or 2;
+- a failure says ``Error: ...`` on stderr, never a traceback, and never the
+  catch-all handler's ``Error: SomeType: ...`` (that is always a missing validation);
+- with ``--json``, stdout is exactly one JSON document with ``schema_version``
+  (or nothing at all when the run failed before printing);
+- a failed run leaves no file behind.
+
+``NNCLI_FUZZ_EXAMPLES`` sets the number of cases (default 400; CI runs the default).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from nncli.cli import app
+from nncli.core.activations import ACTIVATIONS
+from nncli.core.inits import INIT_SCHEMES as SCHEMES
+
+EXAMPLES = int(os.environ.get("NNCLI_FUZZ_EXAMPLES", "400"))
+CATCH_ALL = "run with --debug for the traceback"  # only the catch-all handler says this
+BASE_ENV = {
+    "NO_COLOR": "1",
+    "COLUMNS": "80",
+    "NNCLI_DEVICE": None,
+    "NNCLI_LANG": None,
+    "NNCLI_DEBUG": None,
+    # A small budget: huge sizes are refused quickly instead of allocating.
+    "NNCLI_MEMORY_LIMIT": str(256 * 2**20),
+}
+
+# ------------------------------------------------------------------ values
+
+WEIRD = [
+    "", " ", "-", "--", "0x10", "1_000", "1e", "abc", "[a]", "[bold]x[/bold]", "²", "١",
+    "None", "true", "nan", "NaN", "inf", "-inf", "+inf", "-0", "-0.0", "1e300", "-1e300",
+    "1e-300", "5e-324", "1e39", "-1e39", "1.7976931348623157e308", "2147483648",
+    "9223372036854775807", "18446744073709551616", "-9223372036854775809", "1e3",
+]  # fmt: skip
+
+
+def mostly(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``good`` four times in five: enough bad values to find bugs, enough good ones to
+    get past the option parser and the first check into the rest of the code."""
+    return st.integers(0, 4).flatmap(lambda i: bad if i == 0 else good)
+
+
+WEIRD_INTS = ["0", "-1", "-0", "1e3", "abc", "", "2147483648", "9223372036854775807",
+              "18446744073709551616", "-18446744073709551617", "²"]  # fmt: skip
+SMALL_INTS = st.integers(-3, 12).map(str)
+# Mostly values that parse, so the cases get past the option parser into the code.
+INTS = mostly(st.integers(0, 12).map(str), st.one_of(SMALL_INTS, st.sampled_from(WEIRD_INTS)))
+GOOD_SIZES = st.sampled_from(["1", "2", "3", "5", "7", "16", "64"])
+SIZES = mostly(GOOD_SIZES, st.one_of(st.sampled_from(["0", "-1", "513", "2147483647"]), INTS))
+SMALL_FLOATS = st.floats(-10, 10).map(lambda v: f"{v:.3g}")
+FLOATS = st.floats(allow_nan=True, allow_infinity=True).map(repr)
+NUMBERS = mostly(st.one_of(SMALL_FLOATS, SMALL_INTS), st.one_of(FLOATS, st.sampled_from(WEIRD)))
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+KNOWN_ACTIVATIONS = st.sampled_from(sorted(ACTIVATIONS))
+ACTIVATION_NAMES = mostly(KNOWN_ACTIVATIONS, TEXT)
+KNOWN_SCHEMES = st.sampled_from([*sorted(SCHEMES), "xavier", "he"])
+SCHEME_NAMES = mostly(KNOWN_SCHEMES, TEXT)
+DEVICES = st.sampled_from(["cpu", "auto", "CPU", "cuda", "cuda:0", "mps", "tpu", "cpu:1", ""])
+
+
+def toml_value(value: Any) -> str:
+    """Just enough of a TOML writer for generated configs."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        # A JSON string is a TOML basic string, once DEL is escaped as well.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{toml_value(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(value)
+
+
+SCALARS = st.one_of(
+    st.integers(-5, 40),
+    st.sampled_from([0, -1, 2**31, 2**63 - 1, -(2**63)]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    TEXT,
+    st.sampled_from(sorted(ACTIVATIONS) + sorted(SCHEMES) + ["train", "forward", "to", "x"]),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+LAYER_KEYS = ["out_features", "activation", "init", "init_args", "bias", "name"]
+INIT_ARG_KEYS = ["gain", "a", "b", "mean", "std", "low", "high", "value", "mode", "nonlinearity"]
+
+
+@st.composite
+def layer_tables(draw: st.DrawFn) -> dict[str, Any]:
+    layer: dict[str, Any] = {"out_features": draw(st.integers(1, 6) | st.integers(-1, 6) | SCALARS)}
+    for key in draw(st.lists(st.sampled_from([*LAYER_KEYS, "bogus"]), max_size=4, unique=True)):
+        if key == "init_args":
+            layer[key] = draw(st.dictionaries(st.sampled_from(INIT_ARG_KEYS), SCALARS, max_size=2))
+        elif key == "activation":
+            layer[key] = draw(st.one_of(st.sampled_from(sorted(ACTIVATIONS)), SCALARS))
+        elif key == "init":
+            layer[key] = draw(st.one_of(st.sampled_from(sorted(SCHEMES)), SCALARS))
+        else:
+            layer[key] = draw(VALUES)
+    return layer
+
+
+@st.composite
+def toml_configs(draw: st.DrawFn) -> str:
+    if draw(st.integers(0, 9)) == 0:  # now and then, text that is barely TOML
+        return draw(st.sampled_from(["", "x =", "[[layers]]", "a = " + "[" * 300 + "]" * 300]))
+    lines = [
+        f"input_features = {toml_value(draw(st.integers(1, 6) | st.integers(-1, 6) | SCALARS))}"
+    ]
+    if draw(st.booleans()):
+        lines.append(f"name = {toml_value(draw(TEXT | SCALARS))}")
+    if draw(st.integers(0, 5)) == 0:
+        lines.append(f"{toml_value(draw(TEXT))} = {toml_value(draw(VALUES))}")
+    for layer in draw(
+        st.lists(layer_tables(), min_size=draw(st.sampled_from([0, 1, 1])), max_size=4)
+    ):
+        lines.append("[[layers]]")
+        lines += [f"{toml_value(k)} = {toml_value(v)}" for k, v in layer.items()]
+    return "\n".join(lines) + "\n"
+
+
+CELLS = st.one_of(
+    st.floats(-10, 10).map(lambda v: f"{v:.3f}"),
+    st.sampled_from(["nan", "inf", "1e300", "-1e39", "x", "", " 1", "1,5", "0x1", "1e-320"]),
+)
+
+
+@st.composite
+def csv_texts(draw: st.DrawFn) -> str:
+    columns = draw(st.integers(1, 5))
+    rows = draw(st.lists(st.lists(CELLS, min_size=columns, max_size=columns), max_size=6))
+    if draw(st.integers(0, 4)) == 0 and rows:  # a ragged row
+        rows[-1] = rows[-1][:-1]
+    header = ["a", "b", "c", "d", "e"][:columns] if draw(st.booleans()) else None
+    lines = ([",".join(header)] if header else []) + [",".join(r) for r in rows]
+    return "\n".join(lines) + ("\n" if draw(st.booleans()) else "")
+
+
+@st.composite
+def npy_payloads(draw: st.DrawFn) -> bytes | np.ndarray:
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        return draw(st.sampled_from([b"", b"\x93NUMPY", b"PK\x03\x04junk", b"not numpy at all"]))
+    dtype = draw(st.sampled_from(["float32", "float64", "int64", "bool", "complex64", "<U3"]))
+    shape = draw(st.lists(st.integers(0, 4), min_size=0, max_size=3))
+    values = draw(st.sampled_from([0.5, np.nan, np.inf, 1e300, -2.0]))
+    if dtype == "<U3":
+        return np.full(shape, "ab", dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.full(shape, values).astype(dtype)
+
+
+# ------------------------------------------------------------------ commands
+
+
+class Files:
+    """Input files for one example, in a folder of their own."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.count = 0
+
+    def path(self, suffix: str) -> Path:
+        self.count += 1
+        return self.root / f"in{self.count}{suffix}"
+
+    def config(self, text: str, name: str = "") -> str:
+        path = self.root / f"{name or f'c{self.count}'}.toml"
+        self.count += 1
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    def csv(self, text: str) -> str:
+        path = self.path(".csv")
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    def npy(self, payload: bytes | np.ndarray) -> str:
+        path = self.path(".npy")
+        if isinstance(payload, bytes):
+            path.write_bytes(payload)
+        else:
+            with path.open("wb") as f:
+                np.save(f, payload, allow_pickle=False)
+        return str(path)
+
+
+Argv = Callable[[Files, Path], list[str]]
+
+
+def maybe(draw: st.DrawFn, *options: list[str]) -> list[str]:
+    """Each option group included with probability 1/2."""
+    out: list[str] = []
+    for group in options:
+        if draw(st.booleans()):
+            out += group
+    return out
+
+
+def config_arg(draw: st.DrawFn, files: Files) -> list[str]:
+    choice = draw(st.integers(0, 5))
+    if choice == 0:
+        return []
+    if choice == 1:
+        return ["--config", draw(st.sampled_from(["demo", "mnist_mlp", "deep_tanh", "wide_10b"]))]
+    if choice == 2:
+        return ["--config", draw(st.sampled_from(["", "nope", "[a]", "/nonexistent.toml", "."]))]
+    name = draw(st.sampled_from(["", "[a]", "x y"]))
+    return ["--config", files.config(draw(toml_configs()), name)]
+
+
+@st.composite
+def summary_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
+    return [
+        "summary",
+        *config_arg(draw, files),
+        *maybe(draw, ["--batch", draw(st.one_of(SIZES, INTS))], ["--classic"]),
+        *maybe(draw, ["--device", draw(DEVICES)]),
+    ]
+
+
+@st.composite
+def run_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
+    args = ["run", *config_arg(draw, files)]
+    args += maybe(draw, ["--seed", draw(INTS)], ["--params"])
+    source = draw(st.integers(0, 4))
+    if source == 0 or draw(st.integers(0, 9)) == 0:
+        args += maybe(draw, ["--batch", draw(SIZES)])
+    if source == 1:
+        args += ["--input", files.csv(draw(csv_texts()))]
+    elif source == 2:
+        args += ["--input", files.npy(draw(npy_payloads()))]
+    elif source == 3:
+        args += ["--input", draw(st.sampled_from(["", "missing.csv", "x.txt", "."]))]
+    return args
+
+
+@st.composite
+def plot_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
+    names = draw(st.lists(ACTIVATION_NAMES, min_size=1, max_size=3))
+    output = str(out / draw(st.sampled_from(["p.png", "p.svg", "p.pdf", "p.jpg", "p", "[p].png"])))
+    return [
+        "plot",
+        *names,
+        *maybe(
+            draw,
+            ["--range", draw(NUMBERS), draw(NUMBERS)],
+            ["-n", draw(st.one_of(st.sampled_from(["2", "3", "50", "1000", "20000000"]), INTS))],
+            ["--saturation", draw(NUMBERS)],
+            ["--negative-slope", draw(NUMBERS)],
+            ["--lang", draw(st.sampled_from(["en", "zh", "fr", ""]))],
+            ["--dpi", draw(st.one_of(st.sampled_from(["10", "72", "100000"]), INTS))],
+            ["-o", output],
+        ),
+        *maybe(draw, ["--info"], ["--list"]),
+    ]
+
+
+@st.composite
+def activations_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
+    return ["activations", *maybe(draw, ["--help"])]
+
+
+INIT_FLOATS = ["--value", "--mean", "--std", "--low", "--high", "--a", "--b", "--gain"]
+
+
+@st.composite
+def init_stats_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
+    schemes = draw(st.lists(SCHEME_NAMES, min_size=1, max_size=2))
+    args = ["init-stats", *schemes]
+    args += maybe(
+        draw,
+        ["--fan-in", draw(SIZES)],
+        ["--fan-out", draw(SIZES)],
+        ["--seed", draw(INTS)],
+    )
+    # One scheme option now and then: most combinations do not apply, by design.
+    if draw(st.integers(0, 2)) == 0:
+        flag = draw(st.sampled_from([*INIT_FLOATS, "--mode", "--nonlinearity", "--sparsity"]))
+        value = {
+            "--mode": st.sampled_from(["fan_in", "fan_out", "both"]),
+            "--nonlinearity": ACTIVATION_NAMES,
+        }.get(flag, NUMBERS)
+        args += [flag, draw(value)]
+    if draw(st.booleans()):
+        args += ["--depth", draw(st.sampled_from(["1", "3", "20", "20", "0", "-2", "100000"]))]
+        args += maybe(
+            draw,
+            ["--activation", draw(ACTIVATION_NAMES)],
+            ["--batch", draw(st.sampled_from(["1", "16", "0", "99999999999"]))],
+            ["--plot", str(out / draw(st.sampled_from(["d.png", "d.svg", "d.txt"])))],
+        )
+    if draw(st.booleans()):
+        args += ["--hist", str(out / draw(st.sampled_from(["h.png", "h.pdf", "h.gif"])))]
+    return args
+
+
+COMMANDS = {
+    "summary": summary_args,
+    "run": run_args,
+    "plot": plot_args,
+    "activations": activations_args,
+    "init-stats": init_stats_args,
+}
+
+
+@st.composite
+def invocations(draw: st.DrawFn, root: Path) -> tuple[list[str], dict[str, str | None], Path]:
+    folder = Path(tempfile.mkdtemp(dir=root))
+    inputs, out = folder / "in", folder / "out"
+    inputs.mkdir()
+    out.mkdir()
+    files = Files(inputs)
+    command = draw(st.sampled_from(sorted(COMMANDS)))
+    args = draw(COMMANDS[command](files, out))
+    if draw(st.booleans()):
+        args.append("--json")
+    env = dict(BASE_ENV)
+    if draw(st.integers(0, 9)) == 0:  # now and then, a bad environment variable
+        name = draw(st.sampled_from(["NNCLI_MEMORY_LIMIT", "NNCLI_DEVICE", "NNCLI_LANG"]))
+        env[name] = draw(st.sampled_from(["abc", "-5", "²", "2GB", "1.5GiB", "", "cpu", "zh"]))
+    return args, env, out
+
+
+@pytest.fixture(scope="module")
+def root() -> Any:
+    folder = Path(tempfile.mkdtemp(prefix="nncli-fuzz-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def check_contract(args: list[str], exit_code: int, stdout: str, stderr: str) -> None:
+    where = f"nncli {' '.join(repr(a) for a in args)}\n--- stderr:\n{stderr}"
+    assert exit_code in (0, 1, 2), where
+    assert "Traceback" not in stderr, where
+    assert CATCH_ALL not in stderr, where
+    if exit_code != 0:
+        assert any(line.startswith("Error: ") for line in stderr.splitlines()), where
+    if "--json" in args and "--help" not in args:
+        if exit_code != 0 and not stdout:
+            return
+        assert stdout.endswith("\n") and stdout.count("\n") == 1, where
+        document = json.loads(stdout)
+        assert document["schema_version"] >= 1, where
+
+
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,  # a fixed seed: CI runs the same cases every time
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_the_cli_contract_holds_for_any_input(root: Path, data: st.DataObject) -> None:
+    args, env, out = data.draw(invocations(root))
+    result = CliRunner().invoke(app, args, env=env)
+    check_contract(args, result.exit_code, result.stdout, result.stderr)
+    written = sorted(p.name for p in out.iterdir())
+    if result.exit_code != 0:
+        assert written == [], f"nncli {args} failed and left {written}"
+    shutil.rmtree(out.parent, ignore_errors=True)
