@@ -388,7 +388,12 @@ def check_contract(args: list[str], exit_code: int, stdout: str, stderr: str) ->
 @given(data=st.data())
 def test_the_cli_contract_holds_for_any_input(root: Path, data: st.DataObject) -> None:
     args, env, out = data.draw(invocations(root))
-    result = CliRunner().invoke(app, args, env=env)
+    here = os.getcwd()
+    os.chdir(out)  # default output files (plot's NAME.png) land where they are checked
+    try:
+        result = CliRunner().invoke(app, args, env=env)
+    finally:
+        os.chdir(here)
     check_contract(args, result.exit_code, result.stdout, result.stderr)
     written = sorted(p.name for p in out.iterdir())
     if result.exit_code != 0:
