@@ -138,7 +138,7 @@ def test_missing_file_and_unknown_bundled_name(cli, tmp_path: Path) -> None:
 def test_a_directory_is_not_a_config(cli, tmp_path: Path) -> None:
     out = cli("summary", "--config", str(tmp_path))
     assert out.exit_code == 2
-    assert "no such file" in out.stderr
+    assert f"config {tmp_path}: not a regular file" in out.stderr
 
 
 def test_optional_keys_take_their_defaults(tmp_path: Path) -> None:

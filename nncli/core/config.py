@@ -6,19 +6,100 @@ the file and the bad key or value (exit 2).
 
 from __future__ import annotations
 
+import reprlib
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from nncli.core.activations import get_activation
-from nncli.core.inits import get_scheme
+from nncli.core.inits import InitScheme, get_scheme
+from nncli.core.memory import FLOAT32, MAX_SIZE_BYTES, format_bytes
 from nncli.errors import UsageError, closest
+from nncli.limits import MAX_SIZE
 
 DEFAULT_CONFIG = "demo"
+# A 1,000-layer config is about 50 KB; a file far larger is not a model config, and
+# is refused before it is read into memory.
+MAX_CONFIG_BYTES = 16 * 2**20
 _TOP_KEYS = ("name", "input_features", "layers", "description")
 _LAYER_KEYS = ("out_features", "activation", "init", "init_args", "bias", "name")
+
+# Public attributes of the nn.Sequential the model is built in (torch 2.x). A layer
+# named after one cannot be added (``KeyError: attribute 'train' already exists``).
+# Kept static so that reading a config never imports torch; a test compares it with
+# ``dir(nn.Sequential())``, and build_model checks again against the real container.
+# Every name starting with "_" is reserved as well: torch's private attributes.
+RESERVED_NAMES = frozenset(
+    [
+        "T_destination",
+        "add_module",
+        "append",
+        "apply",
+        "bfloat16",
+        "buffers",
+        "call_super_init",
+        "children",
+        "compile",
+        "cpu",
+        "cuda",
+        "double",
+        "dump_patches",
+        "eval",
+        "extend",
+        "extra_repr",
+        "float",
+        "forward",
+        "get_buffer",
+        "get_extra_state",
+        "get_parameter",
+        "get_submodule",
+        "half",
+        "insert",
+        "ipu",
+        "load_state_dict",
+        "modules",
+        "mtia",
+        "named_buffers",
+        "named_children",
+        "named_modules",
+        "named_parameters",
+        "parameters",
+        "pop",
+        "register_backward_hook",
+        "register_buffer",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "register_full_backward_hook",
+        "register_full_backward_pre_hook",
+        "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook",
+        "register_module",
+        "register_parameter",
+        "register_state_dict_post_hook",
+        "register_state_dict_pre_hook",
+        "requires_grad_",
+        "set_extra_state",
+        "set_submodule",
+        "share_memory",
+        "state_dict",
+        "to",
+        "to_empty",
+        "train",
+        "training",
+        "type",
+        "xpu",
+        "zero_grad",
+    ]
+)
+
+# Values quoted in messages are shortened: a config may hold a megabyte-long string
+# or an array nested hundreds of levels deep, and the message must stay one line.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
+_SHORT.maxlist = _SHORT.maxdict = 4
 
 
 @dataclass(frozen=True)
@@ -52,18 +133,45 @@ class ModelSpec:
         return total
 
 
+def bundled_folder() -> Traversable:
+    """The folder of bundled configs, in a wheel and in a source checkout alike.
+
+    The configs live in the repository's top-level ``configs/``; a wheel ships them
+    as ``nncli/configs`` (pyproject's package-dir maps ``nncli.configs`` to
+    ``configs``). An editable install or a checkout has no ``nncli/configs``: there
+    the folder is the package's sibling.
+    """
+    packaged = resources.files("nncli") / "configs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "configs"
+
+
 def bundled_configs() -> list[str]:
     """Names of the configs shipped inside the package (``--config demo`` etc.)."""
-    folder = resources.files("nncli") / "configs"
+    folder = bundled_folder()
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
 def locate(config: str | None) -> tuple[str, str]:
     """Return ``(label, text)`` for a path or a bundled config name."""
-    ref = config or DEFAULT_CONFIG
+    if config is not None and not config.strip():
+        # An empty value is a mistake (an unset shell variable), never "the default".
+        raise UsageError(
+            f"config {config!r}: empty; give a TOML file or a bundled name",
+            hint=f"leave out --config for the default, {DEFAULT_CONFIG}",
+        )
+    ref = DEFAULT_CONFIG if config is None else config
+    try:
+        return _locate(ref)
+    except OSError as exc:  # a name too long for the file system, a path through a file
+        raise UsageError(f"config {ref}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def _locate(ref: str) -> tuple[str, str]:
     path = Path(ref)
     if path.suffix != ".toml" and not path.exists() and "/" not in ref:
-        bundled = resources.files("nncli") / "configs" / f"{ref}.toml"
+        bundled = bundled_folder() / f"{ref}.toml"
         if bundled.is_file():
             return f"bundled:{ref}", bundled.read_text(encoding="utf-8")
         names = bundled_configs()
@@ -73,11 +181,19 @@ def locate(config: str | None) -> tuple[str, str]:
             f"config {ref!r}: no such file, and not a bundled config ({', '.join(names)})",
             hint=hint,
         )
-    if not path.is_file():
+    if not path.exists():
         raise UsageError(f"config {ref}: no such file")
+    if not path.is_file():
+        raise UsageError(f"config {ref}: not a regular file")
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise UsageError(
+            f"config {ref}: {format_bytes(size)} is larger than a model config can be "
+            f"({format_bytes(MAX_CONFIG_BYTES)})"
+        )
     try:
         return ref, path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise UsageError(f"config {ref}: cannot be read ({exc})") from exc
 
 
@@ -92,7 +208,18 @@ def parse_config(text: str, source: str = "<string>") -> ModelSpec:
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message carries "(at line N, column M)".
         raise UsageError(f"config {source}: malformed TOML: {exc}") from exc
+    except RecursionError as exc:
+        # tomllib parses nested arrays and inline tables recursively; no config
+        # needs more than three levels, so a depth that exhausts the stack is bad input.
+        raise UsageError(
+            f"config {source}: malformed TOML: arrays or inline tables nested too deeply"
+        ) from exc
     return _spec_from(data, source)
+
+
+def short(value: Any) -> str:
+    """``repr(value)``, shortened for messages (see :data:`_SHORT`)."""
+    return _SHORT.repr(value)
 
 
 def _fail(source: str, where: str, message: str, hint: str | None = None) -> UsageError:
@@ -106,16 +233,20 @@ def _check_keys(data: dict[str, Any], allowed: tuple[str, ...], source: str, whe
             raise _fail(
                 source,
                 where,
-                f"unknown key {key!r} (allowed: {', '.join(allowed)})",
+                f"unknown key {short(key)} (allowed: {', '.join(allowed)})",
                 f"did you mean {guess}?" if guess else None,
             )
 
 
 def _positive_int(value: Any, source: str, where: str) -> int:
+    """A size in [1, MAX_SIZE]: the bound every integer option has (nncli.limits)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(source, where, f"must be an integer > 0, got {value!r}")
+        raise _fail(source, where, f"must be an integer > 0, got {short(value)}")
     if value <= 0:
         raise _fail(source, where, f"must be an integer > 0, got {value}")
+    if value > MAX_SIZE:
+        shown = f"{value:,}" if value < 10**30 else f"a {len(str(value))}-digit number"
+        raise _fail(source, where, f"must be at most {MAX_SIZE:,}, got {shown}")
     return value
 
 
@@ -124,17 +255,22 @@ def _spec_from(data: dict[str, Any], source: str) -> ModelSpec:
     if "input_features" not in data:
         raise _fail(source, "top level", "missing required key 'input_features'")
     input_features = _positive_int(data["input_features"], source, "input_features")
-    name = data.get("name", Path(source.removeprefix("bundled:")).stem or "model")
-    if not isinstance(name, str):
-        raise _fail(source, "name", f"must be a string, got {name!r}")
+    stem = Path(source.removeprefix("bundled:")).stem
+    name = data.get("name", stem if stem.strip() and stem.isprintable() else "model")
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():
+        # Printed in headers: a newline or an escape code would break the table.
+        raise _fail(source, "name", f"must be a one-line printable string, got {short(name)}")
     description = data.get("description", "")
     if not isinstance(description, str):
-        raise _fail(source, "description", f"must be a string, got {description!r}")
+        raise _fail(source, "description", f"must be a string, got {short(description)}")
     raw_layers = data.get("layers")
     if not isinstance(raw_layers, list) or not raw_layers:
         raise _fail(source, "layers", "need at least one [[layers]] table")
     layers = tuple(_layer_from(raw, i, source) for i, raw in enumerate(raw_layers, start=1))
-    return ModelSpec(input_features, layers, name, description, source)
+    spec = ModelSpec(input_features, layers, name, description, source)
+    module_names(spec)  # duplicate or reserved layer names
+    check_tensor_sizes(spec)
+    return spec
 
 
 def _layer_from(raw: Any, index: int, source: str) -> LayerSpec:
@@ -148,8 +284,7 @@ def _layer_from(raw: Any, index: int, source: str) -> LayerSpec:
 
     activation = raw.get("activation")
     if activation is not None:
-        if not isinstance(activation, str):
-            raise _fail(source, f"{where}.activation", f"must be a string, got {activation!r}")
+        activation = _registry_name(activation, "activation", source, where)
         try:
             activation = get_activation(activation).name
         except UsageError as exc:
@@ -158,15 +293,13 @@ def _layer_from(raw: Any, index: int, source: str) -> LayerSpec:
     init = raw.get("init")
     init_args = raw.get("init_args", {})
     if init is not None:
-        if not isinstance(init, str):
-            raise _fail(source, f"{where}.init", f"must be a string, got {init!r}")
+        init = _registry_name(init, "init", source, where)
         try:
             scheme = get_scheme(init)
         except UsageError as exc:
             raise _fail(source, f"{where}.init", exc.message, exc.hint) from exc
         init = scheme.name
-        if not isinstance(init_args, dict):
-            raise _fail(source, f"{where}.init_args", "must be a table")
+        _check_init_args(init_args, scheme, source, f"{where}.init_args")
         try:
             init_args = scheme.resolve_params(init_args)
         except UsageError as exc:
@@ -176,8 +309,129 @@ def _layer_from(raw: Any, index: int, source: str) -> LayerSpec:
 
     bias = raw.get("bias", True)
     if not isinstance(bias, bool):
-        raise _fail(source, f"{where}.bias", f"must be true or false, got {bias!r}")
+        raise _fail(source, f"{where}.bias", f"must be true or false, got {short(bias)}")
     name = raw.get("name")
     if name is not None and (not isinstance(name, str) or not name.isidentifier()):
-        raise _fail(source, f"{where}.name", f"must be a Python identifier, got {name!r}")
+        raise _fail(source, f"{where}.name", f"must be a Python identifier, got {short(name)}")
+    if name is not None and (name in RESERVED_NAMES or name.startswith("_")):
+        raise _fail(
+            source,
+            f"{where}.name",
+            f"{name!r} is reserved: torch's nn.Sequential has an attribute of that name "
+            "(and every name starting with '_' is reserved for torch's own)",
+            "pick another name, e.g. " + f"{name.strip('_') or 'layer'}{index}",
+        )
     return LayerSpec(out, activation, init, dict(init_args), bias, name)
+
+
+_NAME_MAX = 64  # longer than any registry name: not worth a lookup or a full quote
+
+
+def _registry_name(value: Any, key: str, source: str, where: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(source, f"{where}.{key}", f"must be a string, got {short(value)}")
+    if len(value) > _NAME_MAX:
+        raise _fail(source, f"{where}.{key}", f"unknown {key} {short(value)}")
+    return value
+
+
+def _check_init_args(args: Any, scheme: InitScheme, source: str, where: str) -> None:
+    """The shape of ``init_args`` (the registry checks the values): a table of names
+    the scheme takes, each a number or a string, so every message stays short."""
+    if not isinstance(args, dict):
+        raise _fail(source, where, f"must be a table, got {short(args)}")
+    for key, value in args.items():
+        if key not in scheme.param_names:
+            takes = ", ".join(map(repr, scheme.param_names)) or "none"
+            raise _fail(
+                source,
+                where,
+                f"{short(key)} does not apply to init scheme {scheme.name}; it takes: {takes}",
+            )
+        if not isinstance(value, (int, float, str)) or (
+            isinstance(value, str) and len(value) > _NAME_MAX
+        ):
+            raise _fail(source, f"{where}.{key}", f"must be a number or a name, got {short(value)}")
+
+
+def module_names(spec: ModelSpec) -> list[tuple[str, str | None]]:
+    """``(linear name, activation module name or None)`` for each layer, all unique.
+
+    Unnamed layers are ``linear{i}``, activations ``{activation}{i}``. A name given
+    in the config is never changed: if it repeats another layer's name, given or
+    automatic, that is a usage error naming both layers.
+    """
+    owner: dict[str, str] = {}  # module name -> "layers[i]" or "layers[i]'s activation"
+
+    def claim(name: str, who: str, given: bool) -> str:
+        if name in owner and given:
+            raise _fail(
+                spec.source,
+                f"{who}.name",
+                f"{name!r} is already the name of {owner[name]}; layer names must be unique",
+            )
+        base, n = name, 2
+        while name in owner:  # two automatic names meet (relu6 at 1 = relu at 61)
+            name, n = f"{base}_{n}", n + 1
+        owner[name] = who
+        return name
+
+    given = {layer.name: i for i, layer in enumerate(spec.layers, start=1) if layer.name}
+    names = []
+    for i, layer in enumerate(spec.layers, start=1):
+        where = f"layers[{i}]"
+        if layer.name is not None:
+            linear = claim(layer.name, where, given=True)
+        else:
+            linear = _automatic(f"linear{i}", where, given, spec.source)
+            linear = claim(linear, where, given=False)
+        act = None
+        if layer.activation:
+            act_where = f"{where}'s activation"
+            act = _automatic(f"{layer.activation}{i}", act_where, given, spec.source)
+            act = claim(act, act_where, given=False)
+        names.append((linear, act))
+    return names
+
+
+def _automatic(name: str, who: str, given: dict[str, int], source: str) -> str:
+    """An automatic name that a given name elsewhere in the config would also claim."""
+    if name in given:
+        raise _fail(
+            source,
+            f"layers[{given[name]}].name",
+            f"{name!r} is already the automatic name of {who}; layer names must be unique",
+            "pick another name, or name both layers",
+        )
+    return name
+
+
+def check_tensor_sizes(spec: ModelSpec, batch: int | None = None) -> None:
+    """Refuse a tensor torch cannot address, counted in Python ints before torch sees it.
+
+    Every size is within MAX_SIZE, but products are not: a 2**31 × 2**31 float32
+    weight is 2**64 bytes, and torch fails with "Storage size calculation
+    overflowed" even on the meta device. ``batch`` adds the activations.
+    """
+    fan_in = spec.input_features
+    for i, layer in enumerate(spec.layers, start=1):
+        _tensor_fits(spec.source, f"layers[{i}]", "weight", (layer.out_features, fan_in))
+        if batch is not None:
+            output = "output (batch × out_features)"
+            _tensor_fits(spec.source, f"layers[{i}]", output, (batch, layer.out_features))
+        fan_in = layer.out_features
+    if batch is not None:
+        where, what = "input_features", "input (batch × input_features)"
+        _tensor_fits(spec.source, where, what, (batch, spec.input_features))
+
+
+def _tensor_fits(source: str, where: str, what: str, shape: tuple[int, int]) -> None:
+    numel = shape[0] * shape[1]
+    if numel * FLOAT32 > MAX_SIZE_BYTES:
+        dims = " × ".join(f"{d:,}" for d in shape)
+        raise _fail(
+            source,
+            where,
+            f"its {what} would be {dims} = {numel:.3g} float32 values, "
+            f"{numel * FLOAT32:.3g} bytes: more than torch can address (2**63 - 1 bytes)",
+        )

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from nncli.core.activations import get_activation
-from nncli.core.config import ModelSpec
+from nncli.core.config import ModelSpec, module_names
 from nncli.core.inits import get_scheme
+from nncli.errors import UsageError
 
 if TYPE_CHECKING:
     import torch
@@ -28,25 +29,13 @@ class BuiltModel:
     spec: ModelSpec
     inits: dict[str, str]  # module name -> init label ("xavier_normal", "default", "-")
     device: str
+    # module name -> the init scheme's parameters as applied, defaults included
+    init_args: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def layer_names(spec: ModelSpec) -> list[tuple[str, str | None]]:
     """``(linear name, activation module name or None)`` for each layer, all unique."""
-    used: set[str] = set()
-
-    def unique(base: str) -> str:
-        name, n = base, 2
-        while name in used:
-            name, n = f"{base}_{n}", n + 1
-        used.add(name)
-        return name
-
-    names = []
-    for i, layer in enumerate(spec.layers, start=1):
-        linear = unique(layer.name or f"linear{i}")
-        act = unique(f"{layer.activation}{i}") if layer.activation else None
-        names.append((linear, act))
-    return names
+    return module_names(spec)
 
 
 @contextmanager
@@ -75,6 +64,7 @@ def build_model(
 
     modules: dict[str, nn.Module] = {}
     inits: dict[str, str] = {}
+    init_args: dict[str, dict[str, Any]] = {}
     build_on = torch.device("meta") if meta else torch.device("cpu")
     with seeded(seed), build_on:
         fan_in = spec.input_features
@@ -85,6 +75,7 @@ def build_model(
                     with torch.no_grad():
                         get_scheme(layer.init).apply(linear.weight, layer.init_args)
                 inits[linear_name] = layer.init
+                init_args[linear_name] = dict(layer.init_args)
             else:
                 inits[linear_name] = DEFAULT_INIT
             modules[linear_name] = linear
@@ -94,10 +85,21 @@ def build_model(
             fan_in = layer.out_features
     model = nn.Sequential()
     for name, module in modules.items():
+        _check_free(model, name, spec.source)
         model.add_module(name, module)
     if not meta and device != "cpu":
         model = model.to(torch.device(device))
-    return BuiltModel(model, spec, inits, "meta" if meta else device)
+    return BuiltModel(model, spec, inits, "meta" if meta else device, init_args)
+
+
+def _check_free(model: nn.Module, name: str, source: str) -> None:
+    """The config checks names against a static list (config.RESERVED_NAMES); this
+    catches an attribute a newer torch adds, before add_module's KeyError."""
+    if hasattr(model, name):
+        raise UsageError(
+            f"config {source}: layer name {name!r} is reserved: torch's "
+            f"{type(model).__name__} has an attribute of that name"
+        )
 
 
 def random_input(spec: ModelSpec, batch: int) -> torch.Tensor:

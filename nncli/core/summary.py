@@ -12,7 +12,7 @@ from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nncli.core.config import ModelSpec
+from nncli.core.config import ModelSpec, check_tensor_sizes
 from nncli.core.memory import ensure_fits
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ class LayerRow:
     init: str
     trainable: bool | None  # None: the layer has no parameters of its own
     mult_adds: int
+    # The init scheme's parameters as applied (defaults included); {} for PyTorch's
+    # default init and for layers without weights.
+    init_args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,8 +91,11 @@ def _formula(module: nn.Module, counted: list[tuple[str, torch.nn.Parameter]]) -
 class _Rows:
     """Accumulates rows in forward order; tied parameters are counted once, where first met."""
 
-    def __init__(self, inits: dict[str, str] | None) -> None:
+    def __init__(
+        self, inits: dict[str, str] | None, init_args: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         self.inits = inits or {}
+        self.init_args = init_args or {}
         self.seen: set[int] = set()
         self.rows: list[LayerRow] = []
         self.out_bytes = 0
@@ -119,6 +125,7 @@ class _Rows:
                 init=self.inits.get(name, "default" if own else "-"),
                 trainable=any(p.requires_grad for _, p in own) if own else None,
                 mult_adds=(out_shape[0] if out_shape else 1) * params,
+                init_args=dict(self.init_args.get(name, {})),
             )
         )
         self.out_bytes += out_bytes
@@ -143,7 +150,10 @@ def _shape_preserving() -> tuple[type, ...]:
 
 
 def propagate_shapes(
-    model: nn.Module, x: torch.Tensor, inits: dict[str, str] | None = None
+    model: nn.Module,
+    x: torch.Tensor,
+    inits: dict[str, str] | None = None,
+    init_args: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[list[LayerRow], Memory] | None:
     """Shapes of a Sequential of Linear and activation layers, without running kernels.
 
@@ -157,7 +167,7 @@ def propagate_shapes(
     if not isinstance(model, nn.Sequential):
         return None
     preserving = _shape_preserving()
-    rows = _Rows(inits)
+    rows = _Rows(inits, init_args)
     shape = list(x.shape)
     size = x.element_size()
     for name, module in model.named_children():
@@ -180,12 +190,15 @@ def propagate_shapes(
 
 
 def collect(
-    model: nn.Module, x: torch.Tensor, inits: dict[str, str] | None = None
+    model: nn.Module,
+    x: torch.Tensor,
+    inits: dict[str, str] | None = None,
+    init_args: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[list[LayerRow], Memory]:
     """Run one forward pass with hooks on every leaf module; return its rows and memory."""
     import torch
 
-    rows = _Rows(inits)
+    rows = _Rows(inits, init_args)
     handles = []
     leaves = [(n, m) for n, m in model.named_modules() if n and not list(m.children())]
 
@@ -221,6 +234,7 @@ def summarize_model(
     *,
     device: str,
     inits: dict[str, str] | None = None,
+    init_args: dict[str, dict[str, Any]] | None = None,
     name: str = "model",
     source: str = "<memory>",
 ) -> SummaryResult:
@@ -231,8 +245,8 @@ def summarize_model(
     where = params[0].device if params else torch.device("cpu")
     dtype = params[0].dtype if params and params[0].is_floating_point() else torch.float32
     x = torch.zeros(input_shape, device=where, dtype=dtype)
-    traced = propagate_shapes(model, x, inits) if where.type == "meta" else None
-    rows, memory = traced if traced is not None else collect(model, x, inits)
+    traced = propagate_shapes(model, x, inits, init_args) if where.type == "meta" else None
+    rows, memory = traced if traced is not None else collect(model, x, inits, init_args)
     total = sum(p.numel() for p in params)
     trainable = sum(p.numel() for p in params if p.requires_grad)
     return SummaryResult(
@@ -254,12 +268,14 @@ def summarize_spec(spec: ModelSpec, batch: int, device: str) -> SummaryResult:
     """Summarise a config on torch's meta device: the cost does not grow with its size."""
     from nncli.core.model import build_model
 
+    check_tensor_sizes(spec, batch)  # torch's own size arithmetic overflows past 2**63
     built = build_model(spec, device, meta=True)
     return summarize_model(
         built.model,
         (batch, spec.input_features),
         device=device,
         inits=built.inits,
+        init_args=built.init_args,
         name=spec.name,
         source=spec.source,
     )

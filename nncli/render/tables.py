@@ -7,11 +7,13 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from nncli.core.memory import format_bytes
 from nncli.core.summary import SummaryResult
+from nncli.fmt import num
 
 
 def shape(dims: Sequence[int]) -> str:
@@ -35,6 +37,31 @@ def trainable_label(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
 
+def natural_width(console: Console, table: Table) -> int:
+    """The width ``table`` takes with no cell wrapped (rich's measure, unclamped)."""
+    unbounded = console.options.update(width=_UNBOUNDED, max_width=_UNBOUNDED)
+    return Measurement.get(console, unbounded, table).maximum
+
+
+_UNBOUNDED = 100_000
+
+
+def init_label(init: str, args: dict[str, Any]) -> str:
+    """``xavier_normal(gain=1.667)``: the scheme with the arguments that differ from its
+    defaults (all of them are in ``--json``); plain labels ("default", "-") as they are."""
+    from nncli.core.inits import INIT_SCHEMES
+
+    scheme = INIT_SCHEMES.get(init)
+    if scheme is None or not args:
+        return init
+    shown = [
+        f"{p.name}={num(args[p.name]) if p.numeric else args[p.name]}"
+        for p in scheme.params
+        if p.name in args and args[p.name] != p.default
+    ]
+    return f"{init}({', '.join(shown)})" if shown else init
+
+
 def render_summary(result: SummaryResult, console: Console) -> None:
     if result.classic is not None:
         console.out(result.classic, end="")
@@ -51,27 +78,58 @@ def render_summary(result: SummaryResult, console: Console) -> None:
             f"input {shape(result.input_shape)}\n{where}",
         )
     )
+    for table in _layer_tables(result, console):
+        console.print(table)
+    console.print(_totals_table(result))
+    console.print(f"Mult-adds: {result.mult_adds_rule}.", style="dim")
+
+
+def _layer_tables(result: SummaryResult, console: Console) -> list[Table]:
+    """One table when it fits the console; otherwise the parameter formulas and inits
+    move to a second table below, so no cell has to break a formula or a name."""
+    wide = _layers_table(result, details=True)
+    if natural_width(console, wide) <= console.width:
+        return [wide]
+    return [_layers_table(result, details=False), _details_table(result)]
+
+
+def _layers_table(result: SummaryResult, *, details: bool) -> Table:
     table = new_table()
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("Layer", overflow="fold")
-    table.add_column("Type", no_wrap=True)
-    table.add_column("Input", no_wrap=True)
-    table.add_column("Output", no_wrap=True)
-    table.add_column("Params", justify="right", overflow="fold")
-    table.add_column("Init", overflow="fold")
+    table.add_column("Type", overflow="fold")
+    table.add_column("Input", overflow="fold")
+    table.add_column("Output", overflow="fold")
+    table.add_column("Params", justify="right", no_wrap=details, overflow="fold")
+    if details:
+        table.add_column("Init", no_wrap=True)
     table.add_column("Trainable", no_wrap=True)
     for row in result.layers:
-        table.add_row(
-            str(row.index),
-            row.name,
-            row.type,
-            shape(row.input_shape),
-            shape(row.output_shape),
-            row.param_formula,
-            row.init,
-            trainable_label(row.trainable),
-        )
-    console.print(table)
+        cells = [str(row.index), row.name, row.type, shape(row.input_shape)]
+        cells.append(shape(row.output_shape))
+        if details:
+            cells += [row.param_formula, init_label(row.init, row.init_args)]
+        else:
+            cells.append(f"{row.params:,}")
+        table.add_row(*cells, trainable_label(row.trainable))
+    return table
+
+
+def _details_table(result: SummaryResult) -> Table:
+    """The layers with parameters: how the count is made up, and how they are initialised."""
+    table = new_table("Parameters and initialisation")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("Layer", overflow="fold")
+    table.add_column("Params", overflow="fold")
+    table.add_column("Init", overflow="fold")
+    for row in result.layers:
+        if row.params or row.init not in ("-", "default"):
+            init = init_label(row.init, row.init_args)
+            table.add_row(str(row.index), row.name, row.param_formula, init)
+    return table
+
+
+def _totals_table(result: SummaryResult) -> Table:
     totals = new_table()
     totals.add_column("Totals")
     totals.add_column("", justify="right")
@@ -83,5 +141,4 @@ def render_summary(result: SummaryResult, console: Console) -> None:
     totals.add_row("Activation memory (forward)", format_bytes(result.memory.activations))
     totals.add_row("Parameter memory", format_bytes(result.memory.params))
     totals.add_row("Estimated total", format_bytes(result.memory.total))
-    console.print(totals)
-    console.print(f"Mult-adds: {result.mult_adds_rule}.", style="dim")
+    return totals
