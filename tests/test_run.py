@@ -152,13 +152,13 @@ def test_a_single_row_npy_is_one_row(cli, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "fragment"),
     [
-        ("w.csv", "1,2\n3,4\n", "rows have 2 values but the model takes 3 input features"),
-        ("w.csv", "1,2,3\n4,5\n", "line 2 has 2 values, the first row has 3"),
-        ("w.csv", "1,2,3\n4,x,6\n", "line 2 is not numeric"),
-        ("w.csv", "1,2,nan\n", "non-finite value at row 1, column 3"),
-        ("w.csv", "a,b,c\n", "contains no rows"),
+        ("w.csv", "1,2\n3,4\n", "line 1 has 2 values but the model takes 3 input features"),
+        ("w.csv", "1,2,3\n4,5\n", "line 2 has 2 values but the model takes 3 input features"),
+        ("w.csv", "1,2,3\n4,x,6\n", "line 2, column 2: 'x' is not a number"),
+        ("w.csv", "1,2,nan\n", "line 1, column 3: nan is not finite"),
+        ("w.csv", "a,b,c\n", "contains no rows (line 1 is taken as a header)"),
         ("w.txt", "1,2,3\n", "unsupported format '.txt'"),
-        ("w.npy", "not numpy", "not a valid .npy array"),
+        ("w.npy", "not numpy", "not a .npy file"),
     ],
 )
 def test_bad_input_files_are_usage_errors(
@@ -204,7 +204,7 @@ def test_a_batch_too_large_is_refused_before_allocating(
     monkeypatch.setattr(model_module, "build_model", must_not_build)
     out = cli("run", "--batch", str(2**31 - 1))
     assert out.exit_code == 1
-    assert "a forward pass of batch 2147483647 needs about" in out.stderr
+    assert "a forward pass of batch 2,147,483,647 needs about" in out.stderr
     assert "nothing was allocated" in out.stderr
 
 

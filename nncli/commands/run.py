@@ -71,9 +71,10 @@ def run(
         with_params=params,
     )
     if json_out:
-        from nncli.render.jsonout import emit
+        from nncli.render.jsonstream import emit_stream
 
-        emit(
+        # Streamed: the output rows are written in chunks, never held as Python floats.
+        emit_stream(
             "run",
             {
                 "model": result.model_name,
@@ -84,7 +85,7 @@ def run(
                 "input_shape": result.input_shape,
                 "output_shape": result.output_shape,
                 "output": result.output,
-                "predictions": result.predictions,
+                "predictions": result.predictions,  # null when the model has one output
                 "row_sums": result.row_sums,
                 "sums_to_one": result.sums_to_one,
                 "params": result.params,

@@ -10,12 +10,21 @@ from nncli.core.memory import FLOAT32, ensure_fits
 
 SUM_TOLERANCE = 1e-5
 
+# Per output row, after the forward pass, on the host: the row sum (float32),
+# the argmax (int64) and the softmax check's temporaries (sum - 1, its abs, a bool).
+ROW_EXTRA_BYTES = 4 + 8 + 4 + 4 + 1
+# --json streams values in chunks of this many; a chunk is held as Python floats
+# (24 bytes each plus an 8-byte list slot) and as JSON text (at most ~25 bytes a
+# value), so the output never costs more than a chunk's worth at a time.
+STREAM_CHUNK_VALUES = 1 << 16
+STREAM_BYTES_PER_VALUE = 24 + 8 + 32
+
 
 @dataclass
 class NamedParam:
     name: str
     shape: list[int]
-    values: Any  # nested lists of floats
+    values: Any  # a float32 numpy array of that shape
 
 
 @dataclass
@@ -27,22 +36,69 @@ class RunResult:
     input_source: str  # "random N(0, 1)" or the --input path
     input_shape: list[int]
     output_shape: list[int]
-    output: list[list[float]]
-    predictions: list[int]
-    row_sums: list[float]
+    output: Any  # float32 numpy array (rows, outputs)
+    predictions: Any | None  # int64 numpy array (rows,); None with one output (always 0)
+    row_sums: Any  # float32 numpy array (rows,)
     softmax_output: bool  # the last layer is softmax: rows must sum to 1
     sums_to_one: bool | None  # None when the output is not a softmax
     params: list[NamedParam] | None = None
 
 
-def estimate_bytes(spec: ModelSpec, batch: int) -> int:
-    """float32 bytes for the weights plus every layer's input and output for ``batch`` rows."""
+@dataclass(frozen=True)
+class RunMemory:
+    """Bytes a run holds at its peak: on the device, and besides that on the host (CPU)."""
+
+    device: int
+    host: int
+
+
+def layer_widths(spec: ModelSpec) -> list[int]:
+    """The input's width, then every layer's output width (linear, then activation)."""
     widths = [spec.input_features]
     for layer in spec.layers:
         widths.append(layer.out_features)
         if layer.activation:
             widths.append(layer.out_features)
-    return FLOAT32 * (spec.linear_params() + batch * sum(widths))
+    return widths
+
+
+def estimate(
+    spec: ModelSpec, batch: int, device: str = "cpu", *, with_params: bool = False
+) -> RunMemory:
+    """An upper bound of what ``run`` holds beyond the loaded Python + torch runtime.
+
+    The cost model (tests/test_run_memory.py measures it against peak RSS):
+
+    - device: float32 weights, plus ``batch`` rows of every layer's input and
+      output. Under no_grad a layer's input is freed once its output exists, so
+      counting all of them at once over-counts; the slack covers softmax's
+      temporaries.
+    - host, per row: the sum, the argmax and the softmax check
+      (:data:`ROW_EXTRA_BYTES`). --json streams the values in chunks
+      (:data:`STREAM_CHUNK_VALUES`), a fixed cost whatever the batch; the table
+      formats only the rows it shows.
+    - host, off the CPU only: the input drawn on the CPU, the output copied back
+      and, with ``--params``, the weights copied back (on the CPU these are the
+      device's own tensors, already counted).
+    """
+    params = spec.linear_params()
+    on_device = FLOAT32 * (params + batch * sum(layer_widths(spec)))
+    host = batch * ROW_EXTRA_BYTES + STREAM_CHUNK_VALUES * STREAM_BYTES_PER_VALUE
+    if device != "cpu":
+        host += FLOAT32 * batch * (spec.input_features + spec.output_features)
+        host += FLOAT32 * params if with_params else 0
+    return RunMemory(device=on_device, host=host)
+
+
+def ensure_run_fits(spec: ModelSpec, batch: int, device: str, *, with_params: bool) -> None:
+    """Refuse (exit 1), before allocating, a run that would not fit where it runs."""
+    need = estimate(spec, batch, device, with_params=with_params)
+    what = f"a forward pass of batch {batch:,}"
+    if device == "cpu":
+        ensure_fits(need.device + need.host, "cpu", what)
+    else:
+        ensure_fits(need.device, device, what)
+        ensure_fits(need.host, "cpu", f"{what} (its host side)")
 
 
 def run_forward(
@@ -59,11 +115,12 @@ def run_forward(
 
     The order is the tutorial's: ``torch.manual_seed(seed)``, build the model, then
     ``torch.randn(batch, features)``. Weights and input are drawn on the CPU and
-    moved, so the numbers do not depend on the device.
+    moved, so the numbers do not depend on the device. Results stay numpy arrays:
+    converting millions of rows to Python floats costs ~8x their float32 size.
     """
     if rows is not None:
         batch = int(rows.shape[0])
-    ensure_fits(estimate_bytes(spec, batch), device, f"a forward pass of batch {batch}")
+    ensure_run_fits(spec, batch, device, with_params=with_params)
 
     import torch
 
@@ -72,9 +129,11 @@ def run_forward(
     with seeded(seed):
         built = build_model(spec, device)
         x = random_input(spec, batch) if rows is None else torch.from_numpy(rows)
+    input_shape = list(x.shape)
     x = x.to(torch.device(device))
     with torch.no_grad():
         y = built.model(x).float().cpu()
+    del x  # the input is not needed any more: free it before the row statistics
     softmax = spec.layers[-1].activation == "softmax"
     sums = y.sum(dim=-1)
     return RunResult(
@@ -83,15 +142,16 @@ def run_forward(
         device=device,
         seed=seed,
         input_source=input_label or "random N(0, 1)",
-        input_shape=list(x.shape),
+        input_shape=input_shape,
         output_shape=list(y.shape),
-        output=y.tolist(),
-        predictions=y.argmax(dim=-1).tolist(),
-        row_sums=sums.tolist(),
+        output=y.numpy(),
+        # With one output the argmax is 0 for every row: it says nothing.
+        predictions=y.argmax(dim=-1).numpy() if y.shape[-1] > 1 else None,
+        row_sums=sums.numpy(),
         softmax_output=softmax,
         sums_to_one=bool(torch.all((sums - 1).abs() < SUM_TOLERANCE)) if softmax else None,
         params=[
-            NamedParam(name, list(p.shape), p.detach().float().cpu().tolist())
+            NamedParam(name, list(p.shape), p.detach().float().cpu().numpy())
             for name, p in built.model.named_parameters()
         ]
         if with_params

@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 import os
+import re
 
-from nncli.errors import RuntimeFailure
+from nncli.errors import RuntimeFailure, UsageError
 
 FLOAT32 = 4
+LIMIT_ENV = "NNCLI_MEMORY_LIMIT"
+
+# Decimal units are powers of 1000 and binary ones powers of 1024, as in the IEC
+# standard: "2GB" is 2,000,000,000 bytes and "2GiB" 2,147,483,648.
+SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
+MAX_SIZE_BYTES = 2**63 - 1  # what a C size (and torch) can hold
+SIZE_RULE = "a size in bytes, optionally with a unit: 2000000000, 2GB, 1.5GiB, 512MiB"
+# ASCII digits only: str.isdigit() and float() also accept "²", "١" and "1_000".
+_SIZE = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?P<unit>[A-Za-z]*)")
 
 
 def format_bytes(n: float) -> str:
@@ -18,14 +39,47 @@ def format_bytes(n: float) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def parse_size(text: str, name: str = LIMIT_ENV) -> int:
+    """Bytes from ``"2000000000"``, ``"2GB"``, ``"1.5GiB"`` (units case-insensitive).
+
+    Anything else (a sign, an exponent, an unknown unit, zero, more than
+    :data:`MAX_SIZE_BYTES`) is a usage error naming ``name`` and the value.
+    Fractions of a byte are rounded down.
+    """
+    match = _SIZE.fullmatch(text.strip())
+    unit = match.group("unit").lower() if match else None
+    if match is None or unit not in SIZE_UNITS:
+        raise UsageError(f"{name}: {text!r} is not {SIZE_RULE}")
+    whole, _, frac = match.group("number").partition(".")
+    # Bounded before int(): Python refuses to convert strings of over 4300 digits.
+    if len(whole.lstrip("0")) > 20:
+        raise UsageError(f"{name}: {text!r} is more than 2**63 - 1 bytes")
+    frac = frac[:20]  # beyond a byte's 1e-20 the digits cannot change the result
+    # Exact integer arithmetic: "1.5GiB" must not pass through a binary float.
+    scale = 10 ** len(frac)
+    size = (int(whole or "0") * scale + int(frac or "0")) * SIZE_UNITS[unit] // scale
+    if size < 1:
+        raise UsageError(f"{name}: {text!r} must be at least 1 byte ({SIZE_RULE})")
+    if size > MAX_SIZE_BYTES:
+        raise UsageError(f"{name}: {text!r} is more than 2**63 - 1 bytes")
+    return size
+
+
+def memory_limit() -> int | None:
+    """The budget set by ``NNCLI_MEMORY_LIMIT``, or None when unset (empty counts as unset)."""
+    text = os.environ.get(LIMIT_ENV)
+    if text is None or not text.strip():
+        return None
+    return parse_size(text)
+
+
 def available_bytes(device: str = "cpu") -> int:
     """Memory that can be allocated now on ``device``.
 
-    ``NNCLI_MEMORY_LIMIT`` (bytes) caps it, so tests and shared machines can set a
-    budget without depending on the host.
+    ``NNCLI_MEMORY_LIMIT`` caps it, so tests and shared machines can set a budget
+    without depending on the host. An invalid value is a usage error, never ignored.
     """
-    limit = os.environ.get("NNCLI_MEMORY_LIMIT")
-    cap = int(limit) if limit and limit.isdigit() else None
+    cap = memory_limit()
     if device.startswith("cuda"):
         import torch
 
