@@ -45,9 +45,21 @@ def env_flag(name: str) -> bool:
     if value in _FALSE:
         return False
     raise UsageError(
-        f"environment variable {name}={os.environ[name]!r} is not a boolean; "
+        f"{name}: {os.environ[name]!r} is not a boolean; "
         f"use one of {', '.join(_TRUE)} or {', '.join(v for v in _FALSE if v)}"
     )
+
+
+def _check_environment() -> None:
+    """Every NNCLI_* variable is validated on every command, so a bad value is an
+    error (exit 2, naming it) even where the command would not have used it."""
+    from nncli.core.device import request_from
+    from nncli.core.memory import memory_limit
+    from nncli.render.figures import resolve_language
+
+    memory_limit()
+    request_from(None)
+    resolve_language(None)
 
 
 def _check_streams() -> None:
@@ -195,6 +207,7 @@ def _root(
     """Global options apply to every command: `nncli --debug summary`."""
     if debug:
         _State.debug = True
+    _check_environment()
 
 
 app.command("summary")(summary.summary)

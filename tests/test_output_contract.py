@@ -254,7 +254,7 @@ def test_a_full_disk_on_stdout_is_exit_1() -> None:
 def test_nncli_debug_must_be_a_boolean(cli, value: str) -> None:
     out = cli("summary", env={"NNCLI_DEBUG": value})
     assert out.exit_code == 2
-    assert f"NNCLI_DEBUG={value!r} is not a boolean" in out.stderr
+    assert f"Error: NNCLI_DEBUG: {value!r} is not a boolean" in out.stderr
 
 
 @pytest.mark.parametrize(("value", "traceback"), [("0", False), ("off", False), ("yes", True)])
@@ -275,3 +275,17 @@ def test_end_of_input_is_not_taken_for_ctrl_c(cli, monkeypatch: pytest.MonkeyPat
     assert out.exit_code == 1
     assert "Error: unexpected end of input: ran out of input" in out.stderr
     assert "interrupted" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("NNCLI_MEMORY_LIMIT", "abc"), ("NNCLI_DEVICE", "tpu"), ("NNCLI_LANG", "fr")],
+)
+@pytest.mark.parametrize("command", [["activations"], ["plot", "relu", "--info"], ["summary"]])
+def test_every_nncli_variable_is_checked_by_every_command(
+    cli, name: str, value: str, command: list[str]
+) -> None:
+    out = cli(*command, env={name: value})
+    assert out.exit_code == 2, (command, out.stderr)
+    assert out.stderr.startswith(f"Error: {name}: ")
+    assert repr(value) in out.stderr
