@@ -7,13 +7,12 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from nncli.core.forward import SUM_TOLERANCE, NamedParam, RunResult
 from nncli.fmt import fixed
-from nncli.render.tables import new_table, shape
+from nncli.render.tables import natural_width, new_table, shape
 
 MAX_ROWS = 20  # the terminal shows this many output rows; --json carries all of them
 MAX_COLUMNS = 40  # and this many output columns, folded into blocks that fit the width
@@ -135,10 +134,7 @@ def _fitting(
 
 
 def _fits(console: Console, table: Table) -> bool:
-    # Measured without the console's limit: rich clamps a measurement to max_width,
-    # so under it every table would seem to fit.
-    unbounded = console.options.update(max_width=1 << 20)
-    return Measurement.get(console, unbounded, table).maximum <= console.width
+    return natural_width(console, table) <= console.width
 
 
 def _table(rows: int, columns: Sequence[tuple[str, list[str]]]) -> Table:
