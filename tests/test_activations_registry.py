@@ -239,3 +239,31 @@ def test_registry_import_does_not_import_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_flat_regions_are_well_formed(name: str) -> None:
+    act = get_activation(name)
+    ends = [e for iv in act.flat for e in iv]
+    assert ends == sorted(ends) and all(a < b for a, b in act.flat)
+    assert act.saturation_rule in ("absolute", "relative")
+    # dead_below (f = f' = 0 below it, used by init-stats) is the first flat region's edge
+    if act.dead_below is not None:
+        assert act.flat[0] == (-math.inf, act.dead_below)
+    # a flat region is a saturating side; a saturating side is where f' → 0
+    if act.flat:
+        assert act.saturates != "none" or act.name == "relu"
+    assert act.properties()["dead_regions"] == [list(iv) for iv in act.flat]
+
+
+def test_flat_regions_are_exactly_the_piecewise_activations() -> None:
+    flat = {a.name for a in ACTIVATIONS.values() if a.flat}
+    assert flat == {"relu", "relu6", "hardtanh", "hardsigmoid", "hardswish"}
+    assert [a.name for a in ACTIVATIONS.values() if a.saturation_rule == "relative"] == ["softmax"]
+
+
+def test_leaky_relu_with_zero_slope_has_relus_dead_region() -> None:
+    act = get_activation("leaky_relu")
+    assert act.dead_intervals() == ()
+    assert act.dead_intervals(negative_slope=0.0) == ((-math.inf, 0.0),)
+    assert get_activation("relu6").dead_intervals() == ((-math.inf, 0.0), (6.0, math.inf))

@@ -9,21 +9,22 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from nncli.core import curves as curves_mod
 from nncli.core.activations import ACTIVATIONS, get_activation
 from nncli.core.curves import (
     MAX_POINTS,
+    clip_regions,
     compute_curve,
     compute_curves,
     intervals_below,
-    intervals_zero,
     softmax_diagonal,
     validate_points,
     validate_range,
     validate_threshold,
+    within,
 )
 from nncli.errors import UsageError
 
@@ -111,6 +112,8 @@ SMOOTH = ["sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "mish", "softplus", "l
 def test_derivative_matches_central_differences(name: str, x0: float) -> None:
     if name not in SMOOTH:  # piecewise: stay away from the kinks
         assume(all(abs(x0 - k) > 1e-3 for k in KINKS))
+    if name == "softplus":  # torch returns x itself above 20: a 2e-9 step, not a slope
+        assume(abs(x0 - 20) > 1e-3)
     act = get_activation(name)
     curve = compute_curve(act, x0, x0 + 1e-9, 2)
     f = act.make_module()
@@ -220,26 +223,104 @@ def test_tanh_boundaries_match_the_closed_form() -> None:
         ("hardtanh", -4.0, 4.0, [(-4.0, -1.0), (1.0, 4.0)]),
         ("hardsigmoid", -5.0, 5.0, [(-5.0, -3.0), (3.0, 5.0)]),
         ("hardswish", -5.0, 5.0, [(-5.0, -3.0)]),
+        ("hardsigmoid", -2.0, 3.0, []),  # touching the flat part at one point is no region
         ("sigmoid", -5.0, 5.0, []),
         ("leaky_relu", -5.0, 5.0, []),
     ],
 )
 def test_dead_intervals(name: str, lo: float, hi: float, dead: list[tuple[float, float]]) -> None:
+    # The edges are the formula's (0, 6, ±1, ±3), exact: not midpoints between samples.
     curve = compute_curve(get_activation(name), lo, hi, 501)
-    step = (hi - lo) / 500
-    assert len(curve.dead) == len(dead)
-    for (a, b), (ea, eb) in zip(curve.dead, dead, strict=True):
-        assert a == pytest.approx(ea, abs=step) and b == pytest.approx(eb, abs=step)
+    assert curve.dead == dead
     act = get_activation(name)
-    if act.dead_below is not None:  # the registry's claim agrees with autograd
-        assert curve.dead[0][0] == lo
-        assert curve.dead[0][1] == pytest.approx(act.dead_below, abs=step)
+    if act.dead_below is not None:
+        assert curve.dead[0] == (lo, act.dead_below)
 
 
-def test_relu_dead_region_is_also_saturated() -> None:
+@pytest.mark.parametrize("name", [a.name for a in ACTIVATIONS.values() if a.flat])
+def test_registry_dead_regions_agree_with_autograd(name: str) -> None:
+    # The independent check of the registry's claim: autograd gives exactly 0 at every
+    # sample inside a flat region, and a non-zero derivative just outside each edge.
+    act = get_activation(name)
+    curve = compute_curve(act, -9.1, 9.3, 997)
+    inside = within(curve.x, curve.dead)
+    assert inside.any() and (curve.dy[inside] == 0).all()
+    edges = [e for p, q in act.flat for e in (p, q) if math.isfinite(e)]
+    for edge in edges:
+        near = torch.tensor([edge - 1e-6, edge + 1e-6], dtype=torch.float64)
+        out = torch.autograd.functional.jacobian(act.make_module(), near).diagonal()
+        assert (out == 0).sum() == 1, (edge, out)
+
+
+@pytest.mark.parametrize(
+    ("name", "underflow"),
+    [
+        ("sigmoid", 36.8),
+        ("sigmoid", -709.8),
+        ("tanh", 19.1),
+        ("gelu", -38.6),
+        ("gelu_tanh", -7.2),
+        ("elu", -745.2),
+        ("selu", -745.2),
+        ("celu", -745.2),
+        ("silu", -709.8),
+        ("mish", -744.1),
+        ("softplus", -745.2),
+        ("logsigmoid", 745.2),
+    ],
+)
+def test_float_underflow_is_vanishing_not_dead(name: str, underflow: float) -> None:
+    # Past these points autograd's f' is 0.0 in float64 (the issue's `plot sigmoid tanh
+    # --range -50 50`); mathematically it is positive, so the region is not dead.
+    lo, hi = sorted((underflow, 2 * underflow))
+    curve = compute_curve(get_activation(name), lo, hi, 101)
+    assert (curve.dy == 0).any(), "the range should reach the underflow"
+    assert curve.dead == []
+    assert curve.saturation == [(lo, hi)]
+
+
+def test_relu_dead_region_is_not_also_vanishing() -> None:
+    # Dying units are ReLU's problem, not vanishing gradients: the region is reported
+    # (and drawn) once, as dead.
     curve = compute_curve(get_activation("relu"), -5, 5, 500)
+    assert curve.dead == [(-5.0, 0.0)]
+    assert curve.saturation == []
+
+
+def test_vanishing_region_next_to_a_dead_one_starts_at_its_edge() -> None:
+    # hardsigmoid' = 1/6 < 0.2 on (−3, 3): vanishing exactly there, dead outside.
+    curve = compute_curve(get_activation("hardsigmoid"), -5, 5, 101, threshold=0.2)
+    assert curve.saturation == [(-3.0, 3.0)]
+    assert curve.dead == [(-5.0, -3.0), (3.0, 5.0)]
+    # hardswish jumps from 0 to −0.5 at −3: no sliver of "vanishing" beside the edge
+    curve = compute_curve(get_activation("hardswish"), -5, 5, 1000)
+    ((a, b),) = curve.saturation  # only the smooth crossing of 0 near −1.5
+    assert a == pytest.approx(-1.65, abs=0.01) and b == pytest.approx(-1.35, abs=0.01)
+
+
+def test_leaky_relu_with_zero_slope_is_dead_like_relu() -> None:
+    act = get_activation("leaky_relu")
+    assert compute_curve(act, -2, 2, 11, negative_slope=0.0).dead == [(-2.0, 0.0)]
+    assert compute_curve(act, -2, 2, 11, negative_slope=-0.1).dead == []
+
+
+def test_softmax_shades_relative_to_its_own_maximum() -> None:
+    # The tutorial's 500-sample vector: ∂yᵢ/∂xᵢ never exceeds 0.02, so |f′| < 0.05 would
+    # shade everything. Relative: yᵢ(1 − yᵢ) < c = 0.05·y_max(1 − y_max). With y < ½ that
+    # is y < (1 − √(1 − 4c))/2, and yᵢ = y_max·e^(xᵢ − 5) gives the boundary in x.
+    curve = compute_curve(get_activation("softmax"), -5, 5, 500)
+    assert curve.max_abs_dy < 0.02
+    assert curve.rule == "relative"
+    y_max = float(curve.y.max())
+    c = 0.05 * y_max * (1 - y_max)
+    assert curve.cutoff == pytest.approx(c, rel=1e-12)
+    x_star = 5 + math.log((1 - math.sqrt(1 - 4 * c)) / 2 / y_max)
     ((a, b),) = curve.saturation
-    assert a == -5 and -0.05 < b <= 0.05
+    assert a == -5.0
+    assert b == pytest.approx(x_star, abs=1e-4)  # interpolated on a smooth curve
+    assert x_star == pytest.approx(5 + math.log(0.05), abs=0.02)
+    absolute = compute_curve(get_activation("sigmoid"), -5, 5, 500)
+    assert absolute.rule == "absolute" and absolute.cutoff == 0.05
 
 
 def test_threshold_zero_turns_saturation_off() -> None:
@@ -258,10 +339,24 @@ def test_intervals_below_on_a_linear_ramp_interpolates_exactly() -> None:
 def test_intervals_treat_nan_as_not_vanishing() -> None:
     x = np.linspace(0, 4, 5)
     g = np.array([0.0, np.nan, 0.0, 1.0, 1.0])
-    got = intervals_below(x, g, 0.5)
-    assert len(got) == 2 and got[0][0] == 0.0
-    assert intervals_zero(x, g) == [(0.0, 0.5)]  # the lone zero at x = 2 is no dead region
-    assert intervals_zero(x, np.array([0.0, 0.0, 1.0, 0.0, 0.0])) == [(0.0, 1.5), (2.5, 4.0)]
+    # a NaN neighbour gives no line to interpolate along: the run ends at its sample
+    assert intervals_below(x, g, 0.5) == [(0.0, 0.0), (2.0, 2.5)]
+
+
+def test_one_sample_interval_is_never_reversed_by_rounding() -> None:
+    # Found by hypothesis: x[1] + 1·(x[0] − x[1]) rounds below x[0] near 1e-14.
+    x = np.array([-2.0224979171277948e-14, 0.18749999999998988, 0.37499999999997979])
+    g = np.array([0.0, 1.0, 1.0])
+    ((a, b),) = intervals_below(x, g, 2.789031623226981e-172)
+    assert a == b == x[0]
+
+
+def test_within_and_clip_regions() -> None:
+    x = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    assert within(x, [(-math.inf, -1.0), (1.0, 1.0)]).tolist() == [1, 1, 0, 1, 0]
+    regions = [(-math.inf, 0.0), (6.0, math.inf)]
+    assert clip_regions(regions, -5, 9) == [(-5.0, 0.0), (6.0, 9.0)]
+    assert clip_regions(regions, 0, 6) == []
 
 
 @settings(max_examples=80, deadline=None)
@@ -272,6 +367,7 @@ def test_intervals_treat_nan_as_not_vanishing() -> None:
     points=st.integers(2, 3000),
     t=st.floats(0, 1.5),
 )
+@example(name="relu", lo=-2.0224979171277948e-14, width=0.375, points=3, t=2.789031623226981e-172)
 def test_intervals_are_sorted_disjoint_inside_the_range_and_cover_the_samples(
     name: str, lo: float, width: float, points: int, t: float
 ) -> None:
@@ -279,13 +375,13 @@ def test_intervals_are_sorted_disjoint_inside_the_range_and_cover_the_samples(
     assume(hi > lo)
     curve = compute_curve(get_activation(name), lo, hi, points, threshold=t)
     g = np.abs(curve.dy)
-    zero = g == 0
-    # a lone interior zero is a smooth crossing, not a dead region
-    padded = np.concatenate(([True], zero, [True]))
-    dead = zero & (padded[:-2] | padded[2:]) if points > 2 else zero
-    for intervals, inside in ((curve.saturation, g < t), (curve.dead, dead)):
+    dead = within(curve.x, curve.dead)
+    assert (g[dead] == 0).all()  # the registry's flat regions are flat in autograd too
+    vanishing = (g < curve.cutoff) & ~dead
+    for intervals, inside in ((curve.saturation, vanishing), (curve.dead, dead)):
         flat = [v for iv in intervals for v in iv]
         assert flat == sorted(flat), intervals
+        assert all(a <= b for a, b in intervals), intervals
         assert all(lo <= v <= hi for v in flat)
         for i, xi in enumerate(curve.x):
             covered = any(a <= xi <= b for a, b in intervals)
@@ -316,10 +412,35 @@ def test_validate_range(lo: float, hi: float, message: str) -> None:
         validate_range(lo, hi)
 
 
-@pytest.mark.parametrize("points", [-1, 0, 1, MAX_POINTS + 1])
-def test_validate_points(points: int) -> None:
-    with pytest.raises(UsageError, match="--points must be between 2 and 10,000,000"):
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
+        (-1, "at least 2, got -1"),
+        (1, "at least 2, got 1"),
+        (MAX_POINTS + 1, "at most 10,000,000, got 10,000,001"),
+        (2**64, "at most 10,000,000"),
+    ],
+)
+def test_validate_points(points: int, message: str) -> None:
+    with pytest.raises(UsageError, match=f"--points must be {message}"):
         validate_points(points)
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "points"),
+    [(1.0, 1.0000000000000002, 500), (0.0, 5e-324, 3), (1e300, 1.0000000000000002e300, 3)],
+)
+def test_a_range_too_narrow_for_distinct_samples(lo: float, hi: float, points: int) -> None:
+    with pytest.raises(UsageError, match="too narrow for"):
+        compute_curve(get_activation("relu"), lo, hi, points)
+
+
+def test_a_huge_range_is_sampled_and_named_briefly() -> None:
+    curve = compute_curve(get_activation("sigmoid"), -1e300, 1e300, 500)
+    assert curve.x[0] == -1e300 and curve.x[-1] == 1e300
+    with pytest.raises(UsageError) as err:
+        validate_range(1e300, -1e300)
+    assert str(err.value.message).endswith("got 1e+300 -1e+300")
 
 
 @pytest.mark.parametrize("t", [-0.1, math.nan, math.inf])

@@ -81,7 +81,9 @@ def test_text_reports_saturation_and_dead_intervals(cli: Invoke) -> None:
     # σ'(x) = 0.01 at |x| = 4.5848, interpolated between samples 0.032 apart
     assert re.search(r"x < -4\.5[89], x > 4\.5[89]", out.stdout), out.stdout
     out = cli("plot", "relu", *SMALL)
-    assert "dead (f′ = 0)" in out.stdout and "x < 0.00" in out.stdout
+    # ReLU's negative side is dead, and only dead: not also "vanishing" (issue item 15)
+    assert "dead (f′ = 0)  x < 0: units there get no gradient" in out.stdout
+    assert "|f′| < 0.05    none outside the dead region" in out.stdout
 
 
 # -- JSON -------------------------------------------------------------------------------
@@ -241,7 +243,8 @@ def test_zh_without_a_cjk_font_warns_and_falls_back(
     assert out.json()["language"] == "en"
     assert "Sigmoid function" in seen[0]
     assert not any(ord(c) > 0x2E80 for text in seen[0] for c in text)  # no CJK at all
-    assert (tmp_path / "sigmoid.png").exists()
+    # named by the language asked for, so `for lang in en zh` still gives two files
+    assert (tmp_path / "sigmoid_zh.png").exists()
 
 
 def test_unknown_language(cli: Invoke) -> None:
@@ -346,9 +349,18 @@ def test_bad_range(cli: Invoke, tmp_path: Path, lo: str, hi: str, fragment: str)
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("points", ["1", "0", "-5", "10000001"])
-def test_bad_points(cli: Invoke, points: str) -> None:
-    assert_usage_error(cli("plot", "relu", "--points", points), "--points", "10,000,000", points)
+@pytest.mark.parametrize(
+    ("points", "rule"),
+    [
+        ("1", "at least 2, got 1"),
+        ("0", "at least 2, got 0"),
+        ("-5", "at least 2, got -5"),
+        ("10000001", "at most 10,000,000, got 10,000,001"),
+        ("18446744073709551616", "at most 10,000,000"),
+    ],
+)
+def test_bad_points(cli: Invoke, points: str, rule: str) -> None:
+    assert_usage_error(cli("plot", "relu", "--points", points), f"--points must be {rule}")
 
 
 def test_bad_saturation_and_dpi(cli: Invoke) -> None:
@@ -371,10 +383,15 @@ def test_unwritable_directory_is_exit_1(cli: Invoke, monkeypatch: pytest.MonkeyP
     from nncli.render import files
 
     os.mkdir("locked")
-    # Root may write anywhere, so the permission check itself is made to say no.
-    monkeypatch.setattr(files.os, "access", lambda *_a, **_k: False)
+
+    # Root may write anywhere, so creating the probe file itself is made to fail.
+    def refuse(*_a: object, **_k: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
     out = cli("plot", "relu", "-o", "locked/fig.png")
-    assert_usage_error(out, "'locked/fig.png'", "not writable", code=1)
+    assert_usage_error(out, "'locked/fig.png'", "Permission denied", code=1)
+    assert os.listdir("locked") == []
 
 
 def test_negative_slope_for_an_activation_without_it(cli: Invoke) -> None:
@@ -434,9 +451,13 @@ def test_saturation_intervals_agree_with_dy_in_json(cli: Invoke) -> None:
     doc = cli("plot", "gelu", "hardswish", "--points", "400", "--json").json()
     t = doc["saturation_threshold"]
     for series in doc["series"]:
+        assert series["saturation_rule"] == "absolute" and series["saturation_cutoff"] == t
         x, g = np.array(series["x"]), np.abs(np.array(series["dy"]))
         for xi, gi in zip(x, g, strict=True):
-            if gi < t:
+            dead = any(a <= xi <= b for a, b in series["dead"])
+            if dead:
+                assert gi == 0  # the registry's dead region is flat in autograd too
+            elif gi < t:
                 assert any(a <= xi <= b for a, b in series["saturation"])
             if any(a < xi < b for a, b in series["saturation"]):
                 assert gi < t

@@ -11,6 +11,12 @@ from nncli.commands._options import DeviceOpt, JsonOpt
 from nncli.errors import UsageError
 
 MIN_DPI, MAX_DPI = 10, 1200
+# --json carries at most this many samples per series unless --full-data: ten
+# million points would be hundreds of MB of JSON and over a minute of encoding.
+JSON_POINTS = 10_000
+# Peak memory per sample: autograd's working set for one curve (softmax's prefix
+# sums are the largest, ~100 B), plus x, y and f' kept in float64 for every curve.
+WORK_BYTES_PER_POINT, KEPT_BYTES_PER_POINT = 104, 24
 
 
 def _complete_activation(incomplete: str) -> list[str]:
@@ -61,7 +67,10 @@ def plot(
             "--output",
             "-o",
             metavar="FILE",
-            help="Where to write the figure; .png, .svg or .pdf. Default: NAME.png here.",
+            help=(
+                "Where to write the figure; .png, .svg or .pdf. Default: NAME.png here "
+                "(NAME_zh.png with --lang zh)."
+            ),
             show_default=False,
             rich_help_panel=_FIGURE,
         ),
@@ -78,7 +87,10 @@ def plot(
             "--saturation",
             "-t",
             metavar="T",
-            help="Shade and report where |f′(x)| < T (gradient vanishing); 0 turns it off.",
+            help=(
+                "Shade and report where |f′(x)| < T (gradient vanishing; softmax: T × its own "
+                "maximum, information loss); 0 turns it off."
+            ),
             rich_help_panel=_FIGURE,
         ),
     ] = 0.05,
@@ -130,6 +142,17 @@ def plot(
             rich_help_panel=_CATALOGUE,
         ),
     ] = False,
+    full_data: Annotated[
+        bool,
+        typer.Option(
+            "--full-data",
+            help=(
+                f"With --json, every sample; without it the series carry at most "
+                f"{JSON_POINTS:,} points (evenly strided, ends kept)."
+            ),
+            rich_help_panel="Output",
+        ),
+    ] = False,
     device: DeviceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -137,8 +160,8 @@ def plot(
 
     One NAME gives the tutorial's figure: the function on the left, its derivative
     (from autograd, never a hand-written formula) on the right, with the x-intervals
-    where |f′(x)| < T shaded and dead regions (f′ = 0, e.g. ReLU for x < 0) hatched.
-    The intervals are also printed.
+    where |f′(x)| < T shaded and dead regions (f′ exactly 0 by the formula, e.g. ReLU
+    for x < 0) hatched instead. The intervals are also printed.
 
     softmax is the tutorial's 1-D case: the sampled x values are taken as one vector,
     so y sums to 1 over the samples, and the derivative drawn is the Jacobian diagonal
@@ -156,24 +179,33 @@ def plot(
         _show_info(acts, json_out)
         return
 
-    from nncli.core.curves import validate_points, validate_range, validate_threshold
+    from nncli.core.curves import (
+        validate_points,
+        validate_range,
+        validate_spacing,
+        validate_threshold,
+    )
     from nncli.render.figures import FIGURE_FORMATS, resolve_language
     from nncli.render.files import check_output_path
 
     overrides = _parameters(acts, negative_slope)
     lo, hi = validate_range(*x_range)
     points = validate_points(points)
+    validate_spacing(lo, hi, points)
     threshold = validate_threshold(saturation)
     if not MIN_DPI <= dpi <= MAX_DPI:
         raise UsageError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {dpi}")
     language = resolve_language(lang)
     target = check_output_path(
-        output if output is not None else "_".join(a.name for a in acts) + ".png", FIGURE_FORMATS
+        output if output is not None else default_output(acts, language), FIGURE_FORMATS
     )
 
     from nncli.core.device import select_device
+    from nncli.core.memory import ensure_fits
 
     chosen = select_device(device)
+    per_point = WORK_BYTES_PER_POINT + KEPT_BYTES_PER_POINT * len(acts)
+    ensure_fits(points * per_point, chosen, f"{points:,} points for {len(acts)} curve(s)")
 
     from nncli.core.curves import compute_curves
 
@@ -188,12 +220,40 @@ def plot(
     if json_out:
         from nncli.render.jsonout import emit
 
-        emit("plot", plot_document(curves, str(outcome.path), outcome.language))
+        limit = None if full_data else JSON_POINTS
+        if limit is not None and points > limit:
+            warn(
+                f"--json: the series carry {len(strided_indices(points, limit)):,} of the "
+                f"{points:,} points (one in {stride_for(points, limit):,}); the intervals "
+                "use all of them; --full-data writes every point"
+            )
+        emit("plot", plot_document(curves, str(outcome.path), outcome.language, limit))
         return
     from nncli.render.activation_tables import render_plot_result
     from nncli.render.console import stdout_console
 
     render_plot_result(curves, str(outcome.path), outcome.language, stdout_console())
+
+
+def default_output(acts: list[Any], language: str) -> str:
+    """``sigmoid.png``, ``sigmoid_tanh.png``; ``sigmoid_zh.png`` in Chinese, so the two
+    languages never overwrite each other (named by the language asked for)."""
+    stem = "_".join(a.name for a in acts)
+    return f"{stem}_{language}.png" if language != "en" else f"{stem}.png"
+
+
+def stride_for(points: int, limit: int | None) -> int:
+    """The step that keeps at most ``limit`` of ``points`` samples, both ends included."""
+    if limit is None or points <= limit:
+        return 1
+    return -(-(points - 1) // (limit - 1))
+
+
+def strided_indices(points: int, limit: int | None) -> Any:
+    import numpy as np
+
+    picked = np.arange(0, points, stride_for(points, limit))
+    return picked if picked[-1] == points - 1 else np.append(picked, points - 1)
 
 
 def _resolve(names: list[str]) -> list[Any]:
@@ -240,9 +300,16 @@ def _show_info(acts: list[Any], json_out: bool) -> None:
         render_info(act, console)
 
 
-def plot_document(curves: list[Any], output: str, language: str) -> dict[str, object]:
-    """The ``--json`` document: the figure's path and every sampled series."""
+def plot_document(
+    curves: list[Any], output: str, language: str, limit: int | None = None
+) -> dict[str, object]:
+    """The ``--json`` document: the figure's path and the sampled series.
+
+    With ``limit``, each series carries at most that many samples (every k-th, the
+    last one too); the intervals and maxima always come from every sample.
+    """
     first = curves[0]
+    keep = strided_indices(first.points, limit)
     series = []
     for curve in curves:
         entry = curve.activation.properties()
@@ -254,11 +321,13 @@ def plot_document(curves: list[Any], output: str, language: str) -> dict[str, ob
                 "sampled_max_abs_dy": curve.max_abs_dy,
                 "sampled_argmax_abs_dy": curve.argmax_abs_dy,
                 "saturation": [list(iv) for iv in curve.saturation],
+                "saturation_rule": curve.rule,
+                "saturation_cutoff": curve.cutoff,
                 "dead": [list(iv) for iv in curve.dead],
                 "notes": curve.notes,
-                "x": curve.x,
-                "y": curve.y,
-                "dy": curve.dy,
+                "x": curve.x[keep],
+                "y": curve.y[keep],
+                "dy": curve.dy[keep],
             }
         )
         series.append(entry)
@@ -268,6 +337,8 @@ def plot_document(curves: list[Any], output: str, language: str) -> dict[str, ob
         "dtype": first.dtype,
         "range": [float(first.x[0]), float(first.x[-1])],
         "points": first.points,
+        "series_points": len(keep),
+        "series_stride": stride_for(first.points, limit),
         "saturation_threshold": first.threshold,
         "language": language,
         "series": series,

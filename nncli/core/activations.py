@@ -44,7 +44,7 @@ class Activation:
     loss: str
     init: str  # recommended scheme, a key of nncli.core.inits.INIT_SCHEMES
     notes: str
-    # Short forms for the catalogue table, which must fit 100 columns.
+    # Short forms for the catalogue table (at 80 columns its Use/Loss/Init move below).
     layer: str  # of ``use``: "hidden", "output (binary)"...
     short_formula: str  # the right-hand side of ``formula``, compact
     short_loss: str  # of ``loss``: "BCE", "cross-entropy", "any" (a hidden layer)
@@ -55,7 +55,13 @@ class Activation:
     symbol: str = ""  # the axis-label symbol, e.g. "σ" for σ(x); defaults to label
     label_zh: str = ""  # the Chinese display name where it differs from label
     gain: str | None = None  # name for torch.nn.init.calculate_gain, if it has one
-    dead_below: float | None = None  # f'(x) is exactly 0 for x below this (dying units)
+    dead_below: float | None = None  # f'(x) and f(x) are exactly 0 below this (dying units)
+    # Where f'(x) is exactly 0 because the formula is flat there (ends may be ±inf).
+    # A sampled 0.0 is no evidence: σ'(x) underflows to 0.0 past x ≈ 36.7, yet is > 0.
+    flat: tuple[tuple[float, float], ...] = ()
+    # "absolute": shade |f'| < T. "relative": |f'| < T·max|f'| over the samples, for a
+    # derivative whose scale depends on the sampling (softmax's ∂yᵢ/∂xᵢ ~ 1/N).
+    saturation_rule: str = "absolute"
     elementwise: bool = True  # softmax is not: it normalises over the sampled vector
     params: tuple[ActivationParam, ...] = ()
     fixed: dict[str, Any] = field(default_factory=dict)  # constant module kwargs
@@ -79,6 +85,11 @@ class Activation:
             return max(self.max_slope, abs(float(slope)))
         return self.max_slope
 
+    def dead_intervals(self, **overrides: float | None) -> tuple[tuple[float, float], ...]:
+        """Where f'(x) = 0 exactly, for these parameters (leaky_relu with α = 0 is ReLU)."""
+        slope = self.module_kwargs(**overrides).get("negative_slope")
+        return ((-math.inf, 0.0),) if slope == 0 else self.flat
+
     def properties(self) -> dict[str, Any]:
         """The registry entry as plain data, for ``--json`` and ``--info``."""
         return {
@@ -92,6 +103,8 @@ class Activation:
             "saturating": self.saturating,
             "saturates": self.saturates,
             "dead_below": self.dead_below,
+            "dead_regions": [list(iv) for iv in self.flat],
+            "saturation_rule": self.saturation_rule,
             "max_abs_derivative": self.max_slope,
             "elementwise": self.elementwise,
             "gain": self.gain,
@@ -208,6 +221,7 @@ _ENTRIES = (
         saturates="none",
         gain="relu",
         dead_below=0.0,
+        flat=((-math.inf, 0.0),),
         use="hidden layers (the default choice); output for non-negative regression",
         loss="any (hidden layer); MSE or Poisson NLL as a non-negative output",
         init="kaiming_normal",
@@ -462,6 +476,7 @@ _ENTRIES = (
         output_range="[−1, 1]",
         zero_centred=True,
         saturates="both",
+        flat=((-math.inf, -1.0), (1.0, math.inf)),
         use="quantised or low-cost networks",
         loss="any (hidden layer)",
         init="xavier_normal",
@@ -481,6 +496,7 @@ _ENTRIES = (
         output_range="[0, 1]",
         zero_centred=False,
         saturates="both",
+        flat=((-math.inf, -3.0), (3.0, math.inf)),
         use="gates in mobile networks (MobileNetV3)",
         loss="binary cross-entropy",
         init="xavier_normal",
@@ -501,6 +517,7 @@ _ENTRIES = (
         zero_centred=False,
         saturates="left",
         dead_below=-3.0,
+        flat=((-math.inf, -3.0),),
         use="hidden layers of mobile networks (MobileNetV3)",
         loss="any (hidden layer)",
         init="kaiming_normal",
@@ -521,6 +538,7 @@ _ENTRIES = (
         zero_centred=False,
         saturates="right",
         dead_below=0.0,
+        flat=((-math.inf, 0.0), (6.0, math.inf)),
         use="hidden layers of quantised mobile networks",
         loss="any (hidden layer)",
         init="kaiming_normal",
@@ -561,6 +579,7 @@ _ENTRIES = (
         output_range="(0, 1), sums to 1",
         zero_centred=False,
         saturates="both",
+        saturation_rule="relative",
         use="output layer, single-label multi-class classification",
         loss="cross-entropy (CrossEntropyLoss takes the logits)",
         init="xavier_normal",

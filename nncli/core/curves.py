@@ -2,8 +2,18 @@
 
 ``compute_curve`` samples x on a range, takes y from the registry's ``torch.nn``
 module and f'(x) from autograd (never a hand-written formula), then finds the
-x-intervals where the gradient vanishes (|f'| < T) or is exactly zero (dead).
-Everything is vectorised, so a million points cost a few tensor operations.
+x-intervals where the gradient vanishes (|f'| below a cutoff) and those where it
+is dead (exactly zero). Everything is vectorised, so a million points cost a few
+tensor operations.
+
+Dead regions come from the registry (where the formula is flat), never from a
+sampled zero: in float64, σ'(x) underflows to 0.0 past x ≈ 36.7 although it is
+positive, which is vanishing, not dead. A dead region is not also reported as
+vanishing: ReLU's negative side is the dying-unit problem, a different one.
+
+The cutoff is T for most activations; for softmax, whose ∂yᵢ/∂xᵢ scales like
+1/N with the number of samples, an absolute T says nothing, so the registry asks
+for T times the curve's own maximum (the ``relative`` rule).
 
 Inputs are validated before anything is allocated. Nothing here prints.
 """
@@ -17,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from nncli.core.activations import Activation
 from nncli.errors import UsageError
+from nncli.limits import check_int
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,9 +54,11 @@ class Curve:
     x: FloatArray
     y: FloatArray
     dy: FloatArray
-    threshold: float
-    saturation: list[Interval]  # where |f'(x)| < threshold, sorted and disjoint
-    dead: list[Interval]  # where f'(x) is exactly 0 at the samples (dying units)
+    threshold: float  # T, as given
+    saturation: list[Interval]  # where |f'(x)| < cutoff outside dead regions, sorted, disjoint
+    dead: list[Interval]  # the registry's regions where f'(x) = 0 exactly, within the range
+    rule: str  # "absolute" (cutoff = T) or "relative" (cutoff = T·max|f'|)
+    cutoff: float  # the |f'| below which the gradient counts as vanishing
     max_abs_dy: float  # over the samples
     argmax_abs_dy: float  # an x where it is reached
     device: str
@@ -64,19 +77,40 @@ class Curve:
 def validate_range(lo: float, hi: float) -> tuple[float, float]:
     """``--range LO HI``: finite, LO < HI, and a finite width."""
     lo, hi = float(lo), float(hi)
+    shown = f"{_exact(lo)} {_exact(hi)}"
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise UsageError(f"--range must be finite, got {lo:g} {hi:g}")
+        raise UsageError(f"--range must be finite, got {shown}")
     if lo >= hi:
-        raise UsageError(f"--range needs LO < HI, got {lo:g} {hi:g}")
+        raise UsageError(f"--range needs LO < HI, got {shown}")
     if not math.isfinite(hi - lo):
-        raise UsageError(f"--range {lo:g} {hi:g} is too wide to sample (its width overflows)")
+        raise UsageError(f"--range {shown} is too wide to sample (its width overflows)")
     return lo, hi
 
 
+def _exact(value: float) -> str:
+    # The shortest text that reads back as the same float: 1e+300, not 300 digits,
+    # and 1.0000000000000002, not a rounded 1 that hides why a range is refused.
+    return repr(float(value))
+
+
 def validate_points(points: int) -> int:
-    if not MIN_POINTS <= points <= MAX_POINTS:
-        raise UsageError(f"--points must be between {MIN_POINTS} and {MAX_POINTS:,}, got {points}")
-    return int(points)
+    """``--points``: the shared integer bound, with the sampling's own limits."""
+    return check_int("--points", points, MIN_POINTS, MAX_POINTS)
+
+
+def validate_spacing(lo: float, hi: float, points: int) -> None:
+    """The samples must be distinct floats, or the curve is a handful of repeated x.
+
+    ``--range 1 1.0000000000000002 -n 500`` passes LO < HI but has no 500 distinct
+    float64 values; say so rather than plot a vertical line.
+    """
+    step = (hi - lo) / (points - 1)
+    if step == 0 or lo + step == lo or hi - step == hi:
+        raise UsageError(
+            f"--range {_exact(lo)} {_exact(hi)} is too narrow for {points:,} distinct "
+            "points in float64",
+            hint="widen the range or lower --points",
+        )
 
 
 def validate_threshold(threshold: float) -> float:
@@ -100,6 +134,7 @@ def sample(lo: float, hi: float, points: int, device: str = "cpu") -> torch.Tens
 
     lo, hi = validate_range(lo, hi)
     points = validate_points(points)
+    validate_spacing(lo, hi, points)
     return torch.linspace(lo, hi, points, dtype=_dtype_for(device), device=device)
 
 
@@ -140,49 +175,64 @@ def softmax_diagonal(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return y, dy.detach()
 
 
-def intervals_below(x: FloatArray, g: FloatArray, threshold: float) -> list[Interval]:
-    """Maximal x-intervals where ``g < threshold``, boundaries interpolated linearly.
+def intervals_below(
+    x: FloatArray, g: FloatArray, threshold: float, dead: Sequence[Interval] = ()
+) -> list[Interval]:
+    """Maximal x-intervals where ``g < threshold`` outside ``dead``, boundaries interpolated.
 
     A run of samples below the threshold extends to the point where the straight
     line between the last sample above and the first sample below crosses it
-    (or to the end of the range), so the boundaries do not snap to the grid.
+    (or to the end of the range), so the boundaries do not snap to the grid. A run
+    that touches a dead region starts exactly where the region ends: f' jumps there
+    (ReLU's 0 to 1), and a line drawn across the jump would place nothing.
     """
     import numpy as np
 
-    if threshold <= 0 or len(x) == 0:
+    if not threshold > 0 or len(x) == 0:  # also NaN: no cutoff, no shading
         return []
-    below = np.asarray(g < threshold)  # NaN compares False: never "below"
-    return _runs(x, below, lambda a, b: _crossing(x, g, threshold, a, b))
+    in_dead = within(x, dead)
+    below = np.asarray(g < threshold) & ~in_dead  # NaN compares False: never "below"
+
+    def boundary(a: Any, b: Any) -> Any:
+        at = _crossing(x, g, threshold, a, b)
+        for p, q in dead:
+            beside = (x[a] >= p) & (x[a] <= q)
+            at = np.where(beside, np.where(x[b] > x[a], q, p), at)
+        return at
+
+    return _runs(x, below, boundary)
 
 
-def intervals_zero(x: FloatArray, g: FloatArray) -> list[Interval]:
-    """Maximal x-intervals where ``g`` is exactly 0 at the samples.
-
-    A zero derivative comes from a hard edge (ReLU at 0, hardtanh at ±1), whose
-    true position lies somewhere between the last zero and the first non-zero
-    sample; the midpoint is the best estimate from the grid. A lone zero sample
-    inside the range is a smooth curve crossing 0 (hardswish at −1.5), not a dead
-    region, so it is left out.
-    """
+def within(x: FloatArray, regions: Sequence[Interval]) -> Any:
+    """A mask of the samples inside any of the closed ``regions``."""
     import numpy as np
 
-    if len(x) == 0:
-        return []
-    zero = np.asarray(g == 0)
-    if len(x) > 2:
-        left = np.concatenate(([True], zero[:-1]))  # the range's ends count as zero
-        right = np.concatenate((zero[1:], [True]))
-        zero = zero & (left | right)
-    return _runs(x, zero, lambda a, b: (x[a] + x[b]) / 2)
+    mask = np.zeros(len(x), dtype=bool)
+    for p, q in regions:
+        mask |= (x >= p) & (x <= q)
+    return mask
+
+
+def clip_regions(regions: Sequence[Interval], lo: float, hi: float) -> list[Interval]:
+    """``regions`` (ends may be ±inf) cut to [lo, hi]; a single point is no region."""
+    clipped = [(max(p, lo), min(q, hi)) for p, q in regions]
+    return [(float(p), float(q)) for p, q in clipped if p < q]
 
 
 def _crossing(x: FloatArray, g: FloatArray, t: float, a: Any, b: Any) -> Any:
-    # One of g[a], g[b] is < t and the other ≥ t, so they differ: no division by 0.
-    # Without the clip, rounding could put the crossing a hair outside [x[a], x[b]].
+    """Where the line from (x[a], g[a]) to (x[b], g[b]) crosses t; b is the sample below.
+
+    The result is clamped between the two samples: x[a] + 1·(x[b] − x[a]) can round
+    past x[b] (by 1e-17 near 1e-14), which would reverse a one-sample interval. A
+    neighbour whose g is NaN gives no line to follow: the run ends at its own sample.
+    """
     import numpy as np
 
-    frac = (t - g[a]) / (g[b] - g[a])
-    return x[a] + np.clip(frac, 0.0, 1.0) * (x[b] - x[a])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = (t - g[a]) / (g[b] - g[a])
+        at = x[a] + frac * (x[b] - x[a])
+    at = np.clip(at, np.minimum(x[a], x[b]), np.maximum(x[a], x[b]))
+    return np.where(np.isnan(at), x[b], at)
 
 
 def _runs(x: FloatArray, mask: Any, boundary: Any) -> list[Interval]:
@@ -220,6 +270,7 @@ def compute_curve(
     """Sample ``activation`` and its derivative; find saturated and dead intervals."""
     lo, hi = validate_range(lo, hi)
     points = validate_points(points)
+    validate_spacing(lo, hi, points)
     threshold = validate_threshold(threshold)
     kwargs = activation.module_kwargs(**overrides)
 
@@ -258,6 +309,11 @@ def _finish(
     else:
         peak, at = math.nan, math.nan
     params = {k: float(v) for k, v in kwargs.items() if k in activation.param_names}
+    dead = clip_regions(activation.dead_intervals(**params), float(x[0]), float(x[-1]))
+    rule = activation.saturation_rule
+    cutoff = threshold * peak if rule == "relative" else threshold
+    if not math.isfinite(cutoff):  # no finite derivative at all: nothing to compare with
+        cutoff = 0.0
     notes = []
     if not activation.elementwise:
         notes.append(
@@ -271,8 +327,10 @@ def _finish(
         y=y,
         dy=dy,
         threshold=threshold,
-        saturation=intervals_below(x, g, threshold),
-        dead=intervals_zero(x, g),
+        saturation=intervals_below(x, g, cutoff, dead),
+        dead=dead,
+        rule=rule,
+        cutoff=cutoff,
         max_abs_dy=peak,
         argmax_abs_dy=at,
         device=device,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nncli.core.activations import Activation
+from nncli.fmt import FIXED_LIMIT, fixed, num
 from nncli.render.tables import new_table
 
 if TYPE_CHECKING:
@@ -32,39 +33,86 @@ def slope(value: float) -> str:
     return f"{value:.4g}"
 
 
+CATALOGUE_CAPTION = (
+    "0-ctr: zero-centred output. Sat.: where f′ → 0. max|f′|: sup over all x "
+    "(softmax: of ∂yᵢ/∂xᵢ). Loss 'any': a hidden layer. Init: Xavier = xavier_normal, "
+    "He = kaiming_normal. --json gives the full text."
+)
+PROPERTY_COLUMNS = ("Name", "f(x)", "Range", "0-ctr", "Sat.", "max|f′|")
+USAGE_COLUMNS = ("Name", "Use", "Loss", "Init")
+
+
 def render_catalogue(activations: Sequence[Activation], console: Console) -> None:
-    table = new_table(
-        collapse_padding=True,
-        title=f"{len(activations)} activations · nncli plot NAME draws one · --info explains it",
-        caption=(
-            "0-ctr: zero-centred output. Sat.: where f′ → 0. max|f′|: sup over all x "
-            "(softmax: of ∂yᵢ/∂xᵢ). Loss 'any': a hidden layer. Init: Xavier = xavier_normal, "
-            "He = kaiming_normal. --json gives the full text."
-        ),
-    )
-    table.add_column("Name", no_wrap=True)
-    table.add_column("f(x)", overflow="fold")
-    table.add_column("Range", overflow="fold")
-    table.add_column("0-ctr", no_wrap=True)
-    table.add_column("Sat.", no_wrap=True)
-    table.add_column("max|f′|", justify="right", no_wrap=True)
-    table.add_column("Use", overflow="fold")
-    table.add_column("Loss", overflow="fold")
-    table.add_column("Init", no_wrap=True)
+    """One table when it fits the width, else two (properties, then usage) with the same rows.
+
+    A column never gets narrower than its longest word, so no token is ever broken;
+    when the whole table cannot have that, its last columns move to a second table.
+    """
+    title = f"{len(activations)} activations · nncli plot NAME draws one · --info explains it"
+    full = _catalogue_table(activations, PROPERTY_COLUMNS + USAGE_COLUMNS[1:], title)
+    if fit_columns(full, console):
+        full.caption = CATALOGUE_CAPTION
+        console.print(full)
+        return
+    for table in (
+        _catalogue_table(activations, PROPERTY_COLUMNS, title),
+        _catalogue_table(activations, USAGE_COLUMNS, "Use, loss and init"),
+    ):
+        fit_columns(table, console)
+        console.print(table)
+    console.print(CATALOGUE_CAPTION)
+
+
+def fit_columns(table: Table, console: Console) -> bool:
+    """Set column widths so that no cell splits a word; False if the width cannot allow it.
+
+    Rich shrinks the widest wrapping column first, below its longest word if need be
+    ("transfo/rmers"). Here each column gets at least its longest word, and the
+    room left goes to the columns that would wrap, in proportion to what they lack.
+    """
+    wide = console.options.update_width(10_000)
+    ranges = [table._measure_column(console, wide, c) for c in table.columns]
+    room = console.width - table._extra_width
+    if sum(r.maximum for r in ranges) <= room:
+        return True
+    if sum(r.minimum for r in ranges) > room:
+        return False
+    widths = [r.minimum for r in ranges]
+    lacking = [r.maximum - r.minimum for r in ranges]
+    spare = room - sum(widths)
+    total = sum(lacking)
+    for i, lack in enumerate(lacking):
+        widths[i] += lack * spare // total
+    for i, column in enumerate(table.columns):
+        column.width = widths[i] - table._get_padding_width(i)
+    return True
+
+
+def _catalogue_table(
+    activations: Sequence[Activation], columns: Sequence[str], title: str | None
+) -> Table:
+    table = new_table(collapse_padding=True, title=title)
+    for column in columns:
+        if column in ("0-ctr", "Sat.", "Init", "Name"):
+            table.add_column(column, no_wrap=True)
+        elif column == "max|f′|":
+            table.add_column(column, justify="right", no_wrap=True)
+        else:
+            table.add_column(column, overflow="fold")
     for act in activations:
-        name = act.name + "".join(f"\n({a})" for a in act.aliases)
-        table.add_row(
-            name,
-            (act.short_formula),
-            (act.output_range),
-            yes_no(act.zero_centred),
-            act.saturates,
-            slope(act.max_slope),
-            (act.layer),
-            (act.short_loss),
-            INIT_SHORT.get(act.init, act.init),
-        )
-    console.print(table)
+        cells = {
+            "Name": act.name + "".join(f"\n({a})" for a in act.aliases),
+            "f(x)": act.short_formula,
+            "Range": act.output_range,
+            "0-ctr": yes_no(act.zero_centred),
+            "Sat.": act.saturates,
+            "max|f′|": slope(act.max_slope),
+            "Use": act.layer,
+            "Loss": act.short_loss,
+            "Init": INIT_SHORT.get(act.init, act.init),
+        }
+        table.add_row(*(cells[c] for c in columns))
+    return table
 
 
 def render_info(act: Activation, console: Console) -> None:
@@ -97,8 +145,10 @@ def render_info(act: Activation, console: Console) -> None:
         ("loss", act.loss),
         ("init", act.init),
     ]
-    if act.dead_below is not None:
-        rows.insert(5, ("dead region", f"f′ = 0 for x < {act.dead_below:g}: no learning there"))
+    if act.flat:
+        where = describe_intervals(act.flat, -math.inf, math.inf, num)
+        rows.insert(5, ("dead region", f"f′ = 0 exactly for {where}: no learning there"))
+    rows.insert(6 if act.flat else 5, ("shaded", SHADING_RULE[act.saturation_rule]))
     rows += [
         (f"--{p.name.replace('_', '-')}", f"{p.help} (default {p.default:g})") for p in act.params
     ]
@@ -124,6 +174,16 @@ def _fixed(act: Activation) -> str:
     return "(" + ", ".join(f"{k}={v!r}" for k, v in act.fixed.items()) + ")"
 
 
+SHADING_RULE = {
+    "absolute": "where |f′| < T (--saturation, default 0.05): gradient vanishing",
+    "relative": (
+        "where |f′| < T × its maximum over the samples (--saturation, default 0.05): "
+        "information loss. Relative, because ∂yᵢ/∂xᵢ scales like 1/N with the number "
+        "of samples, so no absolute T means anything"
+    ),
+}
+
+
 def decimals_for(lo: float, hi: float) -> int:
     """Enough decimals to tell boundaries apart on this range: 2 on [−5, 5]."""
     span = hi - lo
@@ -132,59 +192,99 @@ def decimals_for(lo: float, hi: float) -> int:
     return max(2, min(10, 3 - math.floor(math.log10(span))))
 
 
-def number(value: float, places: int) -> str:
-    text = f"{value:.{places}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
+def x_formatter(lo: float, hi: float) -> Callable[[float], str]:
+    """How x values on [lo, hi] print: -4.58 on [−5, 5]; far from 0, significant digits
+    enough to tell the boundaries apart (1.00000025e+06, -1e+300), never 300 digits."""
+    places = decimals_for(lo, hi)
+    big = max(abs(lo), abs(hi))
+    if big < FIXED_LIMIT:
+        # The sample "0" of an odd linspace is -1.04e-16: on this range that is 0.00.
+        tiny = 0.5 * 10.0**-places
+        return lambda v: fixed(0.0 if abs(v) < tiny else v, places)
+    span = hi - lo
+    digits = 4
+    if 0 < span < math.inf:
+        digits = max(3, min(17, math.ceil(math.log10(big / span)) + 3))
+    return lambda v: num(v, digits)
 
 
-def describe_intervals(intervals: Sequence[Interval], lo: float, hi: float) -> str:
+def describe_intervals(
+    intervals: Sequence[Interval], lo: float, hi: float, show: Callable[[float], str]
+) -> str:
     """``x < -4.58, x > 4.58`` for intervals on [lo, hi]; ``none`` when empty."""
     if not intervals:
         return "none"
-    places = decimals_for(lo, hi)
     parts = []
     for a, b in intervals:
         at_lo, at_hi = a <= lo, b >= hi
         if at_lo and at_hi:
-            parts.append(f"everywhere on [{number(lo, places)}, {number(hi, places)}]")
+            parts.append(f"everywhere on [{show(lo)}, {show(hi)}]")
         elif at_lo:
-            parts.append(f"x < {number(b, places)}")
+            parts.append(f"x < {show(b)}")
         elif at_hi:
-            parts.append(f"x > {number(a, places)}")
+            parts.append(f"x > {show(a)}")
         else:
-            parts.append(f"{number(a, places)} < x < {number(b, places)}")
+            parts.append(f"{show(a)} < x < {show(b)}")
     return ", ".join(parts)
 
 
 def render_plot_result(
     curves: Sequence[Curve], output: str, language: str, console: Console
 ) -> None:
-    """What ``nncli plot`` prints after writing the figure: path, then the saturation text."""
+    """What ``nncli plot`` prints after writing the figure: path, then the intervals.
+
+    Dead regions (f′ = 0 exactly, from the registry) print with the formula's own
+    edges; vanishing regions, interpolated between samples, with the range's decimals.
+    """
     first = curves[0]
     lo, hi = float(first.x[0]), float(first.x[-1])
-    places = decimals_for(lo, hi)
+    show = x_formatter(lo, hi)
     console.print(f"Wrote {output}", soft_wrap=True)
     console.print(
-        f"{first.points:,} points on [{number(lo, places)}, {number(hi, places)}] · "
-        f"device {first.device} · derivatives by autograd · language {language}",
-        soft_wrap=True,
+        f"{first.points:,} points on [{show(lo)}, {show(hi)}] · "
+        f"device {first.device} · f′ by autograd · language {language}"
     )
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
-    t = first.threshold
     for curve in curves:
-        name = curve.name + "".join(f" {k}={v:g}" for k, v in curve.params.items())
+        name = Text("\n".join([curve.name, *(f"{k}={num(v)}" for k, v in curve.params.items())]))
+        name.stylize("bold")
         grid.add_row(
-            Text(name, style="bold"),
-            "max |f′|",
-            f"{curve.max_abs_dy:.4g} at x = {number(curve.argmax_abs_dy, places)}",
+            name, "max |f′|", f"{num(curve.max_abs_dy)} at x = {show(curve.argmax_abs_dy)}"
         )
-        vanish = describe_intervals(curve.saturation, lo, hi) if t > 0 else "off (--saturation 0)"
-        grid.add_row("", f"|f′| < {t:g}", vanish)
         if curve.dead:
-            grid.add_row("", "dead (f′ = 0)", describe_intervals(curve.dead, lo, hi))
+            exact = describe_intervals(curve.dead, lo, hi, _edge(show, lo, hi))
+            grid.add_row("", "dead (f′ = 0)", f"{exact}: units there get no gradient")
+        for key, value in _vanishing_rows(curve, show, lo, hi):
+            grid.add_row("", key, value)
         for note in curve.notes:
             grid.add_row("", "note", note)
     console.print(grid)
+
+
+def _edge(show: Callable[[float], str], lo: float, hi: float) -> Callable[[float], str]:
+    # A dead region's inner edges are the formula's (0, 6, ±1, ±3): exact, so short.
+    return lambda v: show(v) if v in (lo, hi) else num(v)
+
+
+def _vanishing_rows(
+    curve: Curve, show: Callable[[float], str], lo: float, hi: float
+) -> list[tuple[str, str]]:
+    t = curve.threshold
+    if t == 0:
+        return [("vanishing", "off (--saturation 0)")]
+    where = describe_intervals(curve.saturation, lo, hi, show)
+    if curve.dead:
+        where += " outside the dead region" if where == "none" else " (besides the dead region)"
+    if curve.rule == "relative":
+        return [
+            (f"|f′| < {num(t)}·max", where),
+            (
+                "rule",
+                f"relative: below {num(t)} × max |f′| = {num(curve.cutoff)} "
+                "(information loss; ∂yᵢ/∂xᵢ scales with 1/N)",
+            ),
+        ]
+    return [(f"|f′| < {num(t)}", where)]
