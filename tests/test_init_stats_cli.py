@@ -128,7 +128,7 @@ def test_depth_json_layers(cli: Invoke) -> None:
         assert len(res["layers"]) == 12
         assert set(res["layers"][0]) == {
             "layer", "activation_mean", "activation_std", "saturated_fraction",
-            "dead_fraction", "grad_std",
+            "dead_fraction", "nonfinite_fraction", "grad_std", "grad_finite",
         }  # fmt: skip
     xavier, kaiming = doc["results"]
     assert xavier["propagation"]["verdict"] == "vanishing"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from nncli.commands._options import DeviceOpt, JsonOpt, SeedOpt
+from nncli.commands._options import DeviceOpt, JsonOpt, SeedOpt, check_int, check_seed
 from nncli.core.inits import FAMILIES, scheme_names
 from nncli.core.theory import NONLINEARITIES
 from nncli.errors import UsageError
@@ -29,6 +30,12 @@ def _complete_activation(incomplete: str) -> list[str]:
     from nncli.core.activations import activation_names
 
     return [n for n in activation_names(include_aliases=True) if n.startswith(incomplete)]
+
+
+def _complete_lang(incomplete: str) -> list[str]:
+    from nncli.render.figures import LANGUAGES
+
+    return [lang for lang in LANGUAGES if lang.startswith(incomplete)]
 
 
 def _opt(flag: str, text: str) -> Any:
@@ -151,6 +158,20 @@ def init_stats(
             show_default=False,
         ),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="en|zh",
+            help=(
+                "Language of the --hist and --plot figures; zh as in the tutorial (needs a CJK "
+                "font, else English with a warning). Default: $NNCLI_LANG, else en."
+            ),
+            autocompletion=_complete_lang,
+            rich_help_panel=OUTPUT_PANEL,
+            show_default=False,
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
     json_out: JsonOpt = False,
@@ -168,6 +189,7 @@ def init_stats(
     """
     from nncli.core.activations import get_activation
     from nncli.core.inits import resolve_all
+    from nncli.render.figures import FIGURE_FORMATS, resolve_language
 
     given = {
         "value": value,
@@ -184,8 +206,12 @@ def init_stats(
     }
     for flag, number in (("--fan-in", fan_in), ("--fan-out", fan_out), ("--depth", depth),
                          ("--batch", batch)):  # fmt: skip
-        if number is not None and number < 1:
-            raise UsageError(f"{flag} must be at least 1, got {number}")
+        if number is not None:
+            check_int(flag, number)
+    check_seed(seed)
+    language = resolve_language(lang)
+    if lang is not None and hist is None and plot is None:
+        raise UsageError("--lang only applies to the figures; add --hist FILE or --plot FILE")
     resolved = resolve_all(schemes, given, spell=lambda n: "--" + n.replace("_", "-"))
     if depth is None:
         for flag, given_value in (("--batch", batch), ("--plot", plot)):
@@ -201,7 +227,6 @@ def init_stats(
 
         check_activation(act)
 
-    from nncli.render.figures import FIGURE_FORMATS
     from nncli.render.files import check_output_path
 
     for path in (hist, plot):
@@ -213,9 +238,12 @@ def init_stats(
     chosen = select_device(device)
 
     from nncli.core.initstats import run
+    from nncli.render.console import info, warn
     from nncli.render.progress import progress
 
-    with progress("depth propagation") as step:
+    # The bar is for the depth experiment only: measuring the weights takes no time.
+    bar = progress("depth propagation") if depth is not None else contextlib.nullcontext()
+    with bar as step:
         result = run(
             resolved,
             fan_in,
@@ -226,25 +254,28 @@ def init_stats(
             depth=depth,
             batch=batch if batch is not None else DEFAULT_BATCH,
             hist=hist is not None,
-            progress=step if depth is not None else None,
+            progress=step,
         )
 
-    from nncli.render.console import info, warn
-
     saved: list[str] = []
+    drawn_in = None  # the language the figures were drawn in (zh falls back without a font)
     if hist is not None or plot is not None:
+        from nncli.render.figures import apply_language
         from nncli.render.init_figures import depth_figure, hist_figure
 
+        drawn_in, lang_warning = apply_language(language)
+        if lang_warning is not None:
+            warn(lang_warning)
         if hist is not None:
-            saved.append(str(hist_figure(result, hist)))
+            saved.append(str(hist_figure(result, hist, drawn_in)))
         if plot is not None:
-            saved.append(str(depth_figure(result, plot)))
+            saved.append(str(depth_figure(result, plot, drawn_in)))
 
     if json_out:
         from nncli.render.init_tables import init_stats_document
         from nncli.render.jsonout import emit
 
-        emit("init-stats", init_stats_document(result, saved))
+        emit("init-stats", init_stats_document(result, saved, drawn_in))
         return
     from nncli.render.console import stdout_console
     from nncli.render.init_tables import render_init_stats

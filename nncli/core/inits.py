@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nncli import fmt
 from nncli.core import theory as th
 from nncli.errors import UsageError, unknown_name
 
@@ -53,6 +54,8 @@ class InitScheme:
     params: tuple[InitParam, ...] = ()
     fixed: tuple[tuple[str, Any], ...] = ()  # torch kwargs nncli sets itself
     check: Callable[[Values], str | None] | None = None  # a message for bad values
+    # a message where torch cannot sample these values for n = fan_in·fan_out weights
+    sampling_check: Callable[[int, Values], str | None] | None = None
     work_factor: int = 1  # peak memory of initialising, in copies of the tensor
 
     @property
@@ -90,6 +93,11 @@ class InitScheme:
                 value = float(value)
                 if not math.isfinite(value):
                     raise UsageError(f"{spell(p.name)} must be finite, got {value!r}")
+                if abs(value) > th.FLOAT32_MAX:
+                    raise UsageError(
+                        f"{spell(p.name)} must fit in float32, the dtype of the weights "
+                        f"(|x| ≤ 3.4e38), got {value:g}"
+                    )
             values[p.name] = value
         if self.check is not None:
             problem = self.check(values)
@@ -105,15 +113,43 @@ class InitScheme:
         return kwargs
 
     def apply(self, tensor: torch.Tensor, values: dict[str, Any] | None = None) -> None:
-        """Initialise ``tensor`` in place with ``torch.nn.init`` (no grad is recorded)."""
+        """Initialise ``tensor`` in place with ``torch.nn.init`` (no grad is recorded).
+
+        The values are checked against the tensor's fans first (see :meth:`theory`), so
+        torch never sees a scheme whose weights would not fit in float32.
+        """
         from torch.nn import init
 
         resolved = self.resolve_params(values or {})
+        if tensor.dim() >= 2 and tensor.numel() > 0:  # torch's no-op for empty tensors
+            receptive = math.prod(tensor.shape[2:])
+            self.theory(tensor.shape[1] * receptive, tensor.shape[0] * receptive, resolved)
         getattr(init, self.torch_fn)(tensor, **self.torch_kwargs(resolved))
 
-    def theory(self, fan_in: int, fan_out: int, values: dict[str, Any] | None = None) -> th.Theory:
-        """What a ``(fan_out, fan_in)`` weight initialised with ``values`` should look like."""
-        return self.theory_fn(fan_in, fan_out, self.resolve_params(values or {}))
+    def theory(
+        self,
+        fan_in: int,
+        fan_out: int,
+        values: dict[str, Any] | None = None,
+        spell: Callable[[str], str] = _quote,
+    ) -> th.Theory:
+        """What a ``(fan_out, fan_in)`` weight initialised with ``values`` should look like.
+
+        The one check of what only the fans decide: the weights must fit in float32
+        (a Xavier bound grows with the gain and shrinks with the fans) and torch must be
+        able to sample them. A usage error otherwise, raised before anything is allocated.
+        """
+        resolved = self.resolve_params(values or {}, spell)
+        theory = self.theory_fn(fan_in, fan_out, resolved)
+        problem = th.float32_problem(theory)
+        if problem is None and self.sampling_check is not None:
+            problem = self.sampling_check(fan_in * fan_out, resolved)
+        if problem is not None:
+            raise UsageError(
+                f"init scheme {self.name} with fan_in {fan_in:,} and fan_out {fan_out:,}: "
+                f"{problem.format(**_spelled(spell, resolved))}"
+            )
+        return theory
 
     def nonlinearity(self, values: dict[str, Any]) -> tuple[str, float] | None:
         """``(nonlinearity, a)`` for the Kaiming schemes, which assume an activation."""
@@ -145,13 +181,36 @@ def _uniform_ok(v: Values) -> str | None:
 def _trunc_ok(v: Values) -> str | None:
     if v["std"] <= 0:
         return "{std_flag} must be greater than 0, got {std}"
+    if v["std"] < th.FLOAT32_TINY:
+        return "{std_flag} must be at least float32's smallest normal number ≈ 1.2e-38, got {std}"
     if v["a"] >= v["b"]:
         return "the bounds must satisfy {a_flag} < {b_flag}, got {a} and {b}"
-    # torch samples by inverting the CDF; an interval with no mass gives NaN or constants.
-    lo, hi = (v["a"] - v["mean"]) / v["std"], (v["b"] - v["mean"]) / v["std"]
-    if th.Phi(hi) - th.Phi(lo) < 1e-12:
-        return "[{a}, {b}] has no probability mass under N({mean}, {std}²)"
     return None
+
+
+# torch 2.x's trunc_normal_ samples by rejection from U(a, b) where [a, b] holds at most
+# this much of N(mean, std²) (its own test, in double). With few candidates kept it
+# loops for minutes, and a U(0, 1) draw of exactly 0 then lets through a bad candidate
+# often enough to spoil the std. Expected rounds for n weights: (ln n + 1)/acceptance.
+TORCH_REJECTION_MASS = 0.3
+MAX_REJECTION_ROUNDS = 2000
+
+
+def _trunc_sampling_ok(n: int, v: Values) -> str | None:
+    mean, std, a, b = v["mean"], v["std"], v["a"], v["b"]
+    mass = th.Phi((b - mean) / std) - th.Phi((a - mean) / std)  # as torch computes it
+    if mass > TORCH_REJECTION_MASS:
+        return None
+    acceptance = th.trunc_normal_acceptance(mean, std, a, b)
+    rounds = (math.log(n) + 1.0) / acceptance if acceptance > 0 else math.inf
+    if rounds <= MAX_REJECTION_ROUNDS:
+        return None
+    return (
+        "torch's trunc_normal_ draws candidates from U({a}, {b}) and keeps only "
+        f"{fmt.num(acceptance, 3)} of them here, so it would need about {fmt.num(rounds, 2)} "
+        f"rounds (at most {MAX_REJECTION_ROUNDS:,} are allowed); narrow [{{a}}, {{b}}] to where "
+        "N({mean}, {std}²) has its mass"
+    )
 
 
 def _sparse_ok(v: Values) -> str | None:
@@ -184,7 +243,8 @@ _ENTRIES = (
                th.trunc_normal_scheme,
                (InitParam("mean", "mean", 0.0, "mean"), InitParam("std", "std", 1.0, "std"),
                 InitParam("a", "a", -2.0, "lower cut-off"),
-                InitParam("b", "b", 2.0, "upper cut-off")), check=_trunc_ok),
+                InitParam("b", "b", 2.0, "upper cut-off")), check=_trunc_ok,
+               sampling_check=_trunc_sampling_ok),
     InitScheme("xavier_uniform", "xavier_uniform_",
                "Glorot & Bengio 2010: U(−b, b), b = gain·√(6/(fan_in + fan_out))",
                th.xavier_uniform, (_GAIN,), check=_gain_ok),

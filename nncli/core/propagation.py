@@ -14,12 +14,21 @@ Definitions (the README repeats them):
   registry's ``dead_below``); ``None`` for activations without a dead side;
 * ``grad_std``: the root mean square of ∂loss/∂output, i.e. its std about 0. The
   gradient of ``sum()`` at the last layer is all ones, whose centred std would be 0;
-  everywhere else the mean is ≈ 0 and both agree.
+  everywhere else the mean is ≈ 0 and both agree;
+* non-finite: the output is inf or NaN (float32 overflowed). Such a unit is neither
+  alive nor dead nor saturated: the three fractions and ``nonfinite_fraction`` add up
+  to at most 1, and the rest are the live, unsaturated units.
+
+Overflow is found where it happens, in each direction: forward, the first layer whose
+output holds inf/NaN; backward, the first layer (counting down from the top) whose
+gradient does. Growth rates come from the finite layers only: the activation rate from
+layers whose output is finite, the gradient rate from layers whose output (the ReLU
+mask the gradient passes through) and gradient are both finite.
 
 Verdict: stable when both the activation and the gradient std change by less than
-25 % per layer (the median layer-to-layer ratio) and by less than 100× end to end;
-otherwise vanishing or exploding; saturated when on average half the units or more
-are saturated; exploding when a value overflows to inf/NaN.
+25 % per layer (the median layer-to-layer ratio over the finite layers) and by less
+than 100× end to end; otherwise vanishing or exploding; saturated when on average half
+the units or more are saturated; exploding when a value overflows to inf/NaN.
 
 Ratios run in the direction the signal travels: activations layer L / layer 1,
 gradients layer 1 / layer L. A ratio below 1 therefore means shrinking for both.
@@ -31,10 +40,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nncli import fmt
 from nncli.core.memory import FLOAT32
 from nncli.errors import UsageError
 
@@ -63,6 +74,13 @@ class LayerStats:
     saturated_fraction: float
     dead_fraction: float | None
     grad_std: float
+    nonfinite_fraction: float = 0.0  # outputs that are inf or NaN
+    grad_finite: bool = True  # the gradient with respect to the output holds no inf/NaN
+
+    @property
+    def finite(self) -> bool:
+        """Output and gradient hold no inf/NaN: the layer's statistics mean something."""
+        return self.nonfinite_fraction == 0 and self.grad_finite
 
 
 @dataclass
@@ -74,12 +92,20 @@ class Propagation:
     layers: list[LayerStats]
     activation_ratio: float  # std at layer L / std at layer 1 (nan where non-finite)
     gradient_ratio: float  # grad std at layer 1 / grad std at layer L
-    activation_factor: float  # the median layer-to-layer ratio, see _per_layer
+    activation_factor: float  # the median layer-to-layer ratio over finite layers
     gradient_factor: float
     verdict: str  # stable, vanishing, exploding or saturated
     evidence: str
-    overflow_layer: int | None = None  # first layer with inf/NaN, if any
+    forward_overflow_layer: int | None = None  # first layer whose output holds inf/NaN
+    backward_overflow_layer: int | None = None  # first, counting down, whose gradient does
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def overflow_layer(self) -> int | None:
+        """Where the signal first overflows: forward if it does, else backward."""
+        if self.forward_overflow_layer is not None:
+            return self.forward_overflow_layer
+        return self.backward_overflow_layer
 
     @property
     def summary(self) -> str:
@@ -125,7 +151,10 @@ def propagate(
     dev = torch.device(device)
     act = activation.make_module()
     total = 2 * depth
-    with seeded(seed), torch.no_grad():
+    # torch's warnings about the parameters (trunc_normal's "mean is more than 2 std from
+    # [a, b]") were already collected once, by initstats.measure, for the same values.
+    with seeded(seed), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         weights = []
         for _ in range(depth):
             w = torch.empty(width, width, device=dev)
@@ -134,13 +163,14 @@ def propagate(
         x = torch.randn(batch, width, device=dev)
 
     act_stats: list[torch.Tensor] = []  # (std, mean) per layer
-    counts: list[torch.Tensor] = []  # (saturated, dead) per layer
-    grad_stats: list[torch.Tensor | None] = [None] * depth
+    counts: list[torch.Tensor] = []  # (saturated, dead, non-finite) per layer
+    grad_stats: list[torch.Tensor | None] = [None] * depth  # (std, mean, all finite)
     done = [0]
 
     def hook_for(index: int) -> Callable[[torch.Tensor], None]:
         def hook(grad: torch.Tensor) -> None:
-            grad_stats[index] = torch.stack(torch.std_mean(grad, correction=0))
+            std, mean = torch.std_mean(grad, correction=0)
+            grad_stats[index] = torch.stack((std, mean, torch.isfinite(grad).all().to(std)))
             done[0] += 1
             if progress is not None:
                 progress(done[0], total)
@@ -160,19 +190,24 @@ def propagate(
             (slope,) = torch.autograd.grad(
                 out, pre, grad_outputs=one.expand_as(out), retain_graph=True
             )
+            # An inf/NaN unit is neither flat nor alive: ReLU's f' is 0 at NaN, and a NaN
+            # compares as non-zero, so without the mask it would count as saturated or alive.
+            finite = torch.isfinite(out.detach())
+            n_nonfinite = out.numel() - torch.count_nonzero(finite)
             n_flat = torch.count_nonzero(
-                slope.abs_().lt_(SATURATION_THRESHOLD)
+                slope.abs_().lt_(SATURATION_THRESHOLD).logical_and_(finite)
             )  # in place: no page faults
-            del slope
+            del slope, finite
             if dead_side:
                 # f' is exactly 0 where a unit is dead (the registry's dead_below), so the
-                # dead units are a subset of the flat ones: subtracting them avoids a mask.
+                # dead units (exact zeros, finite) are a subset of the flat finite ones:
+                # subtracting them avoids another mask.
                 n_dead = out.numel() - torch.count_nonzero(out.detach())
                 saturated = (n_flat - n_dead).clamp_(min=0)
             else:
                 saturated = n_flat
                 n_dead = torch.zeros_like(n_flat)
-            counts.append(torch.stack((saturated, n_dead)))
+            counts.append(torch.stack((saturated, n_dead, n_nonfinite)))
             act_stats.append(torch.stack(torch.std_mean(out.detach(), correction=0)))
             out.register_hook(hook_for(index))
             h = out
@@ -184,7 +219,7 @@ def propagate(
     n = batch * width
     acts = torch.stack(act_stats).tolist()
     cnts = torch.stack(counts).tolist()
-    grads = [g.tolist() if g is not None else [math.nan, math.nan] for g in grad_stats]
+    grads = [g.tolist() if g is not None else [math.nan, math.nan, 0.0] for g in grad_stats]
     layers = [
         LayerStats(
             layer=i + 1,
@@ -193,6 +228,8 @@ def propagate(
             saturated_fraction=cnts[i][0] / n,
             dead_fraction=cnts[i][1] / n if dead_side else None,
             grad_std=_rms(float(grads[i][0]), float(grads[i][1])),
+            nonfinite_fraction=cnts[i][2] / n,
+            grad_finite=grads[i][2] == 1.0,
         )
         for i in range(depth)
     ]
@@ -214,19 +251,55 @@ def _ratio(end: float, start: float) -> float:
     return end / start
 
 
-def _per_layer(stds: list[float]) -> float:
-    """The median of the layer-to-layer ratios of ``stds`` (in signal order).
+def _per_layer(stds: list[float], valid: list[bool]) -> float:
+    """The median of the layer-to-layer ratios of ``stds`` (in signal order), taken
+    between neighbouring layers that are both ``valid`` (finite).
 
     A median, not the geometric mean of the end-to-end ratio: the gradient of sum()
     starts as the all-ones vector, coherent rather than random, and in a ReLU stack it
     grows ≈ 3× over the first few layers even under He init before it settles. The
     median measures the rate through the bulk of the stack.
     """
-    steps = [_ratio(b, a) for a, b in itertools.pairwise(stds)]
+    pairs = zip(itertools.pairwise(stds), itertools.pairwise(valid), strict=True)
+    steps = [_ratio(b, a) for (a, b), (ok_a, ok_b) in pairs if ok_a and ok_b]
     steps = sorted(r for r in steps if not math.isnan(r))
     if not steps:
         return 1.0 if len(stds) < 2 else math.nan
     return steps[len(steps) // 2]
+
+
+def _forward_finite(layer: LayerStats) -> bool:
+    return layer.nonfinite_fraction == 0 and all(
+        math.isfinite(v) for v in (layer.activation_mean, layer.activation_std)
+    )
+
+
+def _backward_finite(layer: LayerStats) -> bool:
+    return layer.grad_finite and math.isfinite(layer.grad_std)
+
+
+def _overflow_text(
+    forward: int | None, backward: int | None, depth: int, act_factor: float, grad_factor: float
+) -> str:
+    """Where each direction overflows, with the growth rate of its finite layers."""
+    parts = []
+    if forward is not None:
+        text = f"activations overflow to inf/NaN at layer {forward} of {depth}"
+        if forward > 2 and math.isfinite(act_factor):
+            text += (
+                f" (finite through layer {forward - 1}, growing {fmt.num(act_factor, 3)}× "
+                "per layer)"
+            )
+        parts.append(text)
+    if backward is not None:
+        text = f"gradients overflow to inf/NaN at layer {backward} on the way back"
+        if backward < depth - 1:
+            text += f" (finite from layer {depth} down to {backward + 1}"
+            if math.isfinite(grad_factor):
+                text += f"; over the finite layers they grow {fmt.num(grad_factor, 3)}× per layer"
+            text += ")"
+        parts.append(text)
+    return "; ".join(parts) + " (float32 tops out at ≈ 3.4e38)"
 
 
 def judge(
@@ -236,39 +309,30 @@ def judge(
     first, last = layers[0], layers[-1]
     act_ratio = _ratio(last.activation_std, first.activation_std)
     grad_ratio = _ratio(first.grad_std, last.grad_std)
-    act_factor = _per_layer([lay.activation_std for lay in layers])
-    grad_factor = _per_layer([lay.grad_std for lay in reversed(layers)])
-
-    def finite(layer: LayerStats) -> bool:
-        return all(
-            math.isfinite(v) for v in (layer.activation_mean, layer.activation_std, layer.grad_std)
-        )
-
-    overflow = next((lay.layer for lay in layers if not finite(lay)), None)
+    forward_ok = [_forward_finite(lay) for lay in layers]
+    # A gradient step through layer k uses layer k's outputs (its mask): both must be finite.
+    backward_ok = [f and _backward_finite(lay) for f, lay in zip(forward_ok, layers, strict=True)]
+    act_factor = _per_layer([lay.activation_std for lay in layers], forward_ok)
+    grad_factor = _per_layer(
+        [lay.grad_std for lay in reversed(layers)], list(reversed(backward_ok))
+    )
+    forward = next((lay.layer for lay, ok in zip(layers, forward_ok, strict=True) if not ok), None)
+    backward = next((lay.layer for lay in reversed(layers) if not _backward_finite(lay)), None)
     mean_saturated = sum(lay.saturated_fraction for lay in layers) / depth
     shrink = "shrink" if act_factor < 1 else "grow"
     g_shrink = "shrink" if grad_factor < 1 else "grow"
     act_text = (
-        f"activations {shrink} {act_factor:.3g}× per layer: std at layer {depth} is "
-        f"{act_ratio:.2g}{'' if act_ratio < 1 else '×'} of layer 1"
+        f"activations {shrink} {fmt.num(act_factor, 3)}× per layer: std at layer {depth} is "
+        f"{fmt.num(act_ratio, 2)}{'' if act_ratio < 1 else '×'} of layer 1"
     )
     grad_text = (
-        f"gradients {g_shrink} {grad_factor:.3g}× per layer on the way back: std at layer 1 "
-        f"is {grad_ratio:.2g}{'' if grad_ratio < 1 else '×'} of layer {depth}"
+        f"gradients {g_shrink} {fmt.num(grad_factor, 3)}× per layer on the way back: std at "
+        f"layer 1 is {fmt.num(grad_ratio, 2)}{'' if grad_ratio < 1 else '×'} of layer {depth}"
     )
 
-    if overflow is not None:
-        where = layers[overflow - 1]
-        what = (
-            "activations"
-            if not (math.isfinite(where.activation_std) and math.isfinite(where.activation_mean))
-            else "gradients"
-        )
+    if forward is not None or backward is not None:
         verdict = "exploding"
-        evidence = (
-            f"{what} overflow to inf/NaN at layer {overflow} of {depth} "
-            f"(float32 tops out at ≈ 3.4e38)"
-        )
+        evidence = _overflow_text(forward, backward, depth, act_factor, grad_factor)
     elif first.activation_std == 0 and last.activation_std == 0:
         verdict = "vanishing"
         evidence = (
@@ -291,9 +355,9 @@ def judge(
             verdict = "stable"
         if verdict == "stable":
             evidence = (
-                f"activation std changes {act_factor:.3g}× per layer (layer {depth}/layer 1 = "
-                f"{act_ratio:.3g}), gradient std {grad_factor:.3g}× per layer (layer 1/layer "
-                f"{depth} = {grad_ratio:.3g})"
+                f"activation std changes {fmt.num(act_factor, 3)}× per layer (layer {depth}/"
+                f"layer 1 = {fmt.num(act_ratio, 3)}), gradient std {fmt.num(grad_factor, 3)}× "
+                f"per layer (layer 1/layer {depth} = {fmt.num(grad_ratio, 3)})"
             )
         else:
             parts = [t for d, t in ((act_dir, act_text), (grad_dir, grad_text)) if d == verdict]
@@ -310,7 +374,8 @@ def judge(
         gradient_factor=grad_factor,
         verdict=verdict,
         evidence=evidence,
-        overflow_layer=overflow,
+        forward_overflow_layer=forward,
+        backward_overflow_layer=backward,
     )
 
 

@@ -21,9 +21,12 @@ sampling error: they must match to float32 rounding.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from nncli import fmt
 
 TOLERANCE_SIGMAS = 5.0  # standard errors: a false alarm once in ~3.5 million runs
 FLOAT_FLOOR = 1e-5  # relative: float32 accumulation error over very large tensors
@@ -87,6 +90,15 @@ def Phi(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / SQRT2))
 
 
+# float32, the dtype torch initialises weights in: its largest finite number and its
+# smallest normal one (below it, values lose precision and then round to 0).
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.1754943508222875e-38
+FLOAT32_EPS = 2.0**-23  # the spacing of float32 numbers relative to their size
+# A normal sample of fan_in·fan_out ≤ 2⁶² values stays within ≈ 9.4 std of its mean.
+REACH_SIGMAS = 10.0
+
+
 @dataclass(frozen=True)
 class Theory:
     """The distribution a scheme draws from, for one ``(fan_out, fan_in)`` weight."""
@@ -125,10 +137,51 @@ class Theory:
         return max(TOLERANCE_SIGMAS * se, FLOAT_FLOOR)
 
     def mean_tolerance(self, n: int) -> float:
-        """Absolute tolerance of the empirical mean for ``n`` draws."""
+        """Absolute tolerance of the empirical mean for ``n`` draws (plus the rounding of
+        the mean itself to float32)."""
         if self.exact:
             return EXACT_RTOL * abs(self.mean)
-        return max(TOLERANCE_SIGMAS * self.std / math.sqrt(n), FLOAT_FLOOR * self.std)
+        sampling = max(TOLERANCE_SIGMAS * self.std / math.sqrt(n), FLOAT_FLOOR * self.std)
+        return sampling + FLOAT32_EPS * abs(self.mean)
+
+
+def float32_problem(theory: Theory) -> str | None:
+    """Why weights drawn from ``theory`` would not fit in float32, or None if they do.
+
+    Bounded schemes must have both ends and the width (torch's ``uniform_`` computes
+    high − low in float32) below float32's largest number; unbounded ones must reach
+    no further than mean ± :data:`REACH_SIGMAS`·std; a non-zero std must not be below
+    float32's smallest normal number, where every value would round to the mean.
+    """
+    big = "float32's largest number ≈ 3.4e38"
+    if theory.atom is not None and theory.density is None:
+        if abs(theory.mean) > FLOAT32_MAX:
+            return f"every weight would be {fmt.num(theory.mean)}, beyond {big}"
+        return None
+    if theory.low is not None and theory.high is not None:
+        reach = max(abs(theory.low), abs(theory.high))
+        if reach > FLOAT32_MAX:
+            return f"weights would reach {fmt.num(reach)}, beyond {big}"
+        if theory.high - theory.low > FLOAT32_MAX:
+            return (
+                f"the support's width {fmt.num(theory.high - theory.low)} exceeds {big} "
+                "(torch samples it in float32)"
+            )
+    elif abs(theory.mean) + REACH_SIGMAS * theory.std > FLOAT32_MAX:
+        reach = abs(theory.mean) + REACH_SIGMAS * theory.std
+        return f"weights would reach |mean| + {REACH_SIGMAS:g}·std = {fmt.num(reach)}, beyond {big}"
+    if 0 < theory.std < FLOAT32_EPS * abs(theory.mean):
+        return (
+            f"the std {fmt.num(theory.std)} is below the spacing of float32 numbers near the "
+            f"mean {fmt.num(theory.mean)} (≈ {fmt.num(FLOAT32_EPS * abs(theory.mean), 2)}): "
+            "the weights would round to a few values"
+        )
+    if 0 < theory.std < FLOAT32_TINY:
+        return (
+            f"the std {fmt.num(theory.std)} is below float32's smallest normal number "
+            f"≈ 1.2e-38: the weights would all round to about {fmt.num(theory.mean)}"
+        )
+    return None
 
 
 # --- the distributions -------------------------------------------------------------------
@@ -166,42 +219,161 @@ def uniform(low: float, high: float, formula: str, g: float | None = None) -> Th
     )
 
 
+# --- the truncated normal, in the tail as well --------------------------------------------
+#
+# The textbook formulas (Z = Φ(β) − Φ(α), var = 1 + (αφ(α) − βφ(β))/Z − m₁²) subtract
+# nearly equal numbers when [α, β] lies in a tail or is narrow: at [7, 8], Φ(8) − Φ(7)
+# keeps 4 of its 16 digits and the variance loses 3 more, a 1 % error. Instead the
+# density is integrated numerically in a frame anchored at the end of each piece
+# nearest the centre, x = o ± t, where it is exp(−o·t − t²/2) up to the constant
+# φ(o): no tiny differences, and moments are taken about their own mean (two-pass).
+
+_GL_NODES = 20  # Gauss–Legendre nodes per panel: exact for polynomials of degree 39
+_GL_PANELS = 16  # the integrand falls by at most e^50 over a piece: ≈ e^3 per panel
+_TAIL_LOG_DROP = 50.0  # beyond where exp(−o·t − t²/2) < e^−50 the mass is negligible
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@functools.cache
+def _gauss_legendre(n: int) -> tuple[tuple[float, float], ...]:
+    """Nodes and weights on [0, 1] (Newton's method on the Legendre recurrence)."""
+    pairs = []
+    for i in range(1, n + 1):
+        x = math.cos(math.pi * (i - 0.25) / (n + 0.5))
+        for _ in range(100):
+            p0, p1 = 1.0, x
+            for k in range(2, n + 1):
+                p0, p1 = p1, ((2 * k - 1) * x * p1 - (k - 1) * p0) / k
+            dp = n * (x * p1 - p0) / (x * x - 1.0)
+            step = p1 / dp
+            x -= step
+            if abs(step) < 1e-16:
+                break
+        pairs.append(((1.0 - x) / 2.0, 1.0 / ((1.0 - x * x) * dp * dp)))
+    return tuple(pairs)
+
+
+def _piece(origin: float, length: float) -> list[tuple[float, float]]:
+    """``(t, weight)`` pairs integrating exp(−o·t − t²/2) dt over [0, length], o = |origin|."""
+    o = abs(origin)
+    # where o·t + t²/2 reaches the drop, written without cancellation or overflow
+    cutoff = 2.0 * _TAIL_LOG_DROP / (o + math.hypot(o, math.sqrt(2.0 * _TAIL_LOG_DROP)))
+    span = min(length, cutoff)
+    if not span > 0:
+        return []
+    width = span / _GL_PANELS
+    out = []
+    for k in range(_GL_PANELS):
+        for node, weight in _gauss_legendre(_GL_NODES):
+            t = (k + node) * width
+            out.append((t, weight * width * math.exp(-o * t - 0.5 * t * t)))
+    return out
+
+
+@functools.cache
+def normal_quadrature() -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Nodes and weights for E[g(z)], z ~ N(0, 1): panels on each side of 0 out to 10.
+
+    Exact to double precision for piecewise-smooth g with its kink at 0 (ReLU's).
+    """
+    pieces = _piece(0.0, math.inf)
+    nodes = tuple(-t for t, _ in reversed(pieces)) + tuple(t for t, _ in pieces)
+    scale = math.exp(-_LOG_SQRT_2PI)
+    weights = tuple(w * scale for _, w in reversed(pieces)) + tuple(w * scale for _, w in pieces)
+    return nodes, weights
+
+
+@dataclass(frozen=True)
+class _Truncated:
+    """The standard normal truncated to [α, β]: moments and the log of its mass Z."""
+
+    mean: float
+    std: float
+    kurtosis: float
+    log_z: float
+    log_peak_mass: float  # log ∫ exp(−(x² − m²)/2) dx over [α, β], m the mode
+
+
+def _standard_truncated(alpha: float, beta: float) -> _Truncated:
+    if not alpha < beta:
+        raise ValueError("the interval is empty")
+    if alpha >= 0 or beta <= 0:
+        # one piece, anchored at the end nearest 0, running away from it
+        origin, sign = (alpha, 1.0) if alpha >= 0 else (beta, -1.0)
+        nodes = [(sign * t, w) for t, w in _piece(origin, beta - alpha)]
+    else:  # two pieces meeting at the mode 0
+        origin, sign = 0.0, 1.0
+        nodes = [(t, w) for t, w in _piece(0.0, beta)] + [(-t, w) for t, w in _piece(0.0, -alpha)]
+    total = math.fsum(w for _, w in nodes)
+    if not total > 0:  # a width below the resolution of doubles
+        return _Truncated(origin, 0.0, 0.0, -math.inf, -math.inf)
+    shift = math.fsum(w * d for d, w in nodes) / total
+    c2 = math.fsum(w * (d - shift) ** 2 for d, w in nodes) / total
+    c4 = math.fsum(w * (d - shift) ** 4 for d, w in nodes) / total
+    log_peak_mass = math.log(total)
+    return _Truncated(
+        mean=origin + shift,
+        std=math.sqrt(c2),
+        kurtosis=c4 / (c2 * c2) if c2 > 0 else 0.0,
+        log_z=log_peak_mass - 0.5 * origin * origin - _LOG_SQRT_2PI,
+        log_peak_mass=log_peak_mass,
+    )
+
+
+def _standardise(mean: float, std: float, a: float, b: float) -> tuple[float, float]:
+    return (a - mean) / std, (b - mean) / std
+
+
 def truncated_normal_moments(
     mean: float, std: float, a: float, b: float
 ) -> tuple[float, float, float]:
-    """Mean, std and kurtosis of N(mean, std²) truncated to [a, b].
+    """Mean, std and kurtosis of N(mean, std²) truncated to [a, b] (see above: stable in
+    the tails and for narrow intervals)."""
+    t = _standard_truncated(*_standardise(mean, std, a, b))
+    return mean + std * t.mean, std * t.std, t.kurtosis
 
-    Uses the recursion for the raw moments of a standard normal truncated to
-    [α, β]: m₀ = 1, m₁ = (φ(α) − φ(β))/Z, mₖ = (k−1)·mₖ₋₂ + (αᵏ⁻¹φ(α) − βᵏ⁻¹φ(β))/Z.
+
+def truncated_normal_log_mass(mean: float, std: float, a: float, b: float) -> float:
+    """log(Φ(β) − Φ(α)), accurate where the mass itself underflows."""
+    return _standard_truncated(*_standardise(mean, std, a, b)).log_z
+
+
+def trunc_normal_acceptance(mean: float, std: float, a: float, b: float) -> float:
+    """The share of candidates torch's ``trunc_normal_`` keeps when it samples by rejection.
+
+    Where the mass of [a, b] is at most 0.3, torch 2.x draws candidates from U(a, b)
+    and keeps each with probability exp(−(x² − m²)/2) (standardised, m the mode on
+    [α, β]), so it keeps ∫ exp(−(x² − m²)/2) dx/(β − α) of them on average.
     """
-    alpha, beta = (a - mean) / std, (b - mean) / std
-    z = Phi(beta) - Phi(alpha)
-    if z <= 0:
-        raise ValueError("the interval has no probability mass")
-    pa, pb = phi(alpha), phi(beta)
-    m = [1.0, (pa - pb) / z]
-    for k in range(2, 5):
-        m.append((k - 1) * m[k - 2] + (alpha ** (k - 1) * pa - beta ** (k - 1) * pb) / z)
-    mu = m[1]
-    var = m[2] - mu * mu
-    c4 = m[4] - 4 * mu * m[3] + 6 * mu * mu * m[2] - 3 * mu**4
-    return mean + std * mu, std * math.sqrt(max(var, 0.0)), c4 / (var * var) if var > 0 else 0.0
+    alpha, beta = _standardise(mean, std, a, b)
+    t = _standard_truncated(alpha, beta)
+    return math.exp(t.log_peak_mass - math.log(beta - alpha))
+
+
+def _mass_text(log_z: float) -> str:
+    if log_z > -700:
+        return f"{math.exp(log_z):.4g}"
+    return f"10^{log_z / math.log(10):.6g}"  # below what a double holds
 
 
 def truncated_normal(mean: float, std: float, a: float, b: float) -> Theory:
-    t_mean, t_std, kurt = truncated_normal_moments(mean, std, a, b)
-    alpha, beta = (a - mean) / std, (b - mean) / std
-    z = Phi(beta) - Phi(alpha)
+    alpha, beta = _standardise(mean, std, a, b)
+    t = _standard_truncated(alpha, beta)
+    t_mean, t_std = mean + std * t.mean, std * t.std
     formula = (
         f"std = σ·√(1 + (αφ(α) − βφ(β))/Z − ((φ(α) − φ(β))/Z)²) = {t_std:.4g}, "
-        f"α = {alpha:.4g}, β = {beta:.4g}, Z = {z:.4g}"
+        f"α = {alpha:.4g}, β = {beta:.4g}, Z = {_mass_text(t.log_z)}"
     )
+    log_norm = math.log(std) + t.log_z + _LOG_SQRT_2PI
 
     def density(x: float) -> float:
-        return phi((x - mean) / std) / (std * z) if a <= x <= b else 0.0
+        if not a <= x <= b:
+            return 0.0
+        z = (x - mean) / std
+        return math.exp(-0.5 * z * z - log_norm)
 
     label = f"N({_num(mean)}, {_num(std)}²) on [{_num(a)}, {_num(b)}]"
-    return Theory(t_mean, t_std, formula, kurt, a, b, None, density, label=label)
+    return Theory(t_mean, t_std, formula, t.kurtosis, a, b, None, density, label=label)
 
 
 # --- one function per scheme, keyed by the registry ---------------------------------------

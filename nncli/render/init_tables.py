@@ -2,83 +2,177 @@
 
 from __future__ import annotations
 
-import math
+import textwrap
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from nncli.core.initstats import InitStatsResult, SchemeStats
-from nncli.core.propagation import Propagation
-from nncli.render.tables import new_table
+from nncli.core.propagation import LayerStats, Propagation
+from nncli.fmt import num
+from nncli.render.tables import natural_width, new_table
 
 LAYER_ROWS = 12  # above 2 × this many layers the table shows the first and last ones
-
-
-def _g(x: float | None, digits: int = 4) -> str:
-    if x is None:
-        return "-"
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.{digits}g}"
+OVERFLOW_CONTEXT = 1  # rows shown either side of an overflow layer hidden in the middle
+NUMBER_COLUMNS = ("mean", "std", "variance", "min", "max")
 
 
 def _params(res: SchemeStats) -> str:
     # choices (mode, nonlinearity) are self-explanatory without their key
-    return " ".join(f"{k}={v:g}" if isinstance(v, float) else str(v) for k, v in res.values.items())
+    return " ".join(
+        f"{k}={num(v)}" if isinstance(v, float) else str(v) for k, v in res.values.items()
+    )
 
 
 def render_init_stats(result: InitStatsResult, console: Console) -> None:
+    """The comparison table, then the theory formulas and, with --depth, each stack.
+
+    At the full width the verdict is the table's last column; where the table would not
+    fit, the σ error and verdict move to a table of their own below it, and below that
+    width the variance (std², with its own line saying so): nothing is cut or dropped
+    silently.
+    """
     first = result.results[0]
     console.print(
         Text.assemble(
             ("init-stats", "bold"),
             f" · weight (fan_out, fan_in) = ({first.fan_out:,}, {first.fan_in:,}), "
-            f"{first.numel:,} values · device {result.device} · seed {result.seed}",
+            f"{first.numel:,} value{'' if first.numel == 1 else 's'} · device {result.device} "
+            f"· seed {result.seed}",
         )
     )
-    table = new_table()
-    table.add_column("Scheme", overflow="fold", min_width=14)
-    table.add_column("", no_wrap=True, style="dim")
-    for name in ("mean", "std", "variance", "min", "max"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("σ err", justify="right", no_wrap=True)
-    table.add_column("check", overflow="fold", min_width=5)
-    for res in result.results:
-        t, e, c = res.theory, res.empirical, res.check
-        err = "exact" if c.std_rel_error is None else f"{c.std_rel_error:+.2%}"
-        tol = "" if c.std_rel_error is None else f"\n±{c.std_tolerance:.2%}"
-        verdict = Text.assemble("\n", ("ok", "green") if c.ok else (c.verdict, "red"))
-        params = _params(res)
-        table.add_row(
-            Text.assemble((res.scheme, "bold"), (f"\n{params}" if params else "", "dim")),
-            "theory\nmeasured",
-            f"{_g(t.mean)}\n{_g(e.mean, 3)}",
-            f"{_g(t.std)}\n{_g(e.std)}",
-            f"{_g(t.variance)}\n{_g(e.std * e.std)}",
-            f"{_g(t.low)}\n{_g(e.min)}",
-            f"{_g(t.high)}\n{_g(e.max)}",
-            Text.assemble("\n", err, (tol, "dim")),
-            verdict,
-            end_section=True,
-        )
+    layouts = (
+        (NUMBER_COLUMNS, True),
+        (NUMBER_COLUMNS, False),
+        (tuple(c for c in NUMBER_COLUMNS if c != "variance"), False),
+    )
+    for columns, with_check in layouts:
+        table = _stats_table(result, columns, with_check)
+        if natural_width(console, table) <= console.width:
+            break
     console.print(table)
+    if "variance" not in columns:
+        console.print("variance = std² (not shown at this width; --json has it)", style="dim")
+    if not with_check:
+        console.print(_check_table(result))
     console.print(
         Text.assemble(("Theory", "bold"), " (from the formulas, independently of torch):")
     )
     for res in result.results:
-        console.print(f"  {res.scheme}: {res.theory.formula}", soft_wrap=False)
-    console.print(
-        "min/max theory: the support's ends where it is bounded. σ err: the relative error of "
-        "the measured std; ok within ± 5 standard errors of the sampling noise for this many "
-        "values (mean and bounds are checked too).",
+        _print_wrapped(console, f"{res.scheme}: {res.theory.formula}", indent=2, hanging=4)
+    _print_wrapped(
+        console,
+        "min/max theory: the support's ends where it is bounded. σ err: the relative error "
+        "of the measured std; ok within ± 5 standard errors of the sampling noise for this "
+        "many values (mean and bounds are checked too).",
         style="dim",
     )
     for res in result.results:
         if res.propagation is not None:
             render_propagation(res.scheme, res.propagation, console)
+
+
+def _print_wrapped(
+    console: Console, text: str, indent: int = 0, hanging: int = 0, style: str = ""
+) -> None:
+    """Wrap at spaces only (a token such as "0.1083" or "√(256 + 256)" may move to the
+    next line whole, never in parts); continuation lines get ``hanging`` more spaces."""
+    lines = textwrap.wrap(
+        text,
+        width=max(console.width, 20),
+        initial_indent=" " * indent,
+        subsequent_indent=" " * (indent + hanging),
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    for line in lines:
+        console.print(line, style=style, soft_wrap=True)
+
+
+def _sigma_error(res: SchemeStats) -> tuple[str, str]:
+    """The σ error and its tolerance, as two short cells."""
+    c = res.check
+    if not c.std_measurable:
+        return "n/a", "too few"
+    if c.std_rel_error is None:
+        return "exact", ""
+    return f"{c.std_rel_error:+.2%}", f"±{c.std_tolerance:.2%}"
+
+
+def _verdict(res: SchemeStats) -> Text:
+    c = res.check
+    return Text(c.verdict, style="green" if c.ok else "red")
+
+
+def _stats_table(result: InitStatsResult, columns: tuple[str, ...], with_check: bool) -> Table:
+    table = new_table()
+    table.add_column("Scheme", overflow="fold", min_width=14)
+    table.add_column("", no_wrap=True, style="dim")
+    for name in columns:
+        table.add_column(name, justify="right", no_wrap=True)
+    if with_check:
+        table.add_column("σ err", justify="right", no_wrap=True)
+        table.add_column("check", overflow="fold", min_width=5)
+    for res in result.results:
+        t, e = res.theory, res.empirical
+        cells = {
+            "mean": (num(t.mean), num(e.mean, 3)),
+            "std": (num(t.std), num(e.std)),
+            "variance": (num(t.variance), num(e.std * e.std)),
+            "min": (num(t.low), num(e.min)),
+            "max": (num(t.high), num(e.max)),
+        }
+        params = _params(res)
+        row: list[Any] = [
+            Text.assemble((res.scheme, "bold"), (f"\n{params}" if params else "", "dim")),
+            "theory\nmeasured",
+            *(f"{cells[c][0]}\n{cells[c][1]}" for c in columns),
+        ]
+        if with_check:
+            err, tol = _sigma_error(res)
+            row += [
+                Text.assemble("\n", err, (f"\n{tol}" if tol else "", "dim")),
+                Text.assemble("\n", _verdict(res)),
+            ]
+        table.add_row(*row, end_section=True)
+    return table
+
+
+def _check_table(result: InitStatsResult) -> Table:
+    """σ error and verdict per scheme, for widths where they do not fit beside the numbers."""
+    table = new_table()
+    table.add_column("Scheme", overflow="fold")
+    table.add_column("σ err", justify="right", no_wrap=True)
+    table.add_column("tolerance", justify="right", no_wrap=True)
+    table.add_column("check", overflow="fold")
+    for res in result.results:
+        err, tol = _sigma_error(res)
+        table.add_row(res.scheme, err, tol, _verdict(res))
+    return table
+
+
+def _shown_rows(prop: Propagation) -> list[LayerStats | None]:
+    """The layers the table shows (None marks a gap): all of a short stack; of a long one
+    the first and last LAYER_ROWS, and each overflow layer with its neighbours."""
+    layers = prop.layers
+    if len(layers) <= 2 * LAYER_ROWS:
+        return list(layers)
+    keep = set(range(LAYER_ROWS)) | set(range(len(layers) - LAYER_ROWS, len(layers)))
+    for where in (prop.forward_overflow_layer, prop.backward_overflow_layer):
+        if where is not None:
+            keep |= set(range(where - 1 - OVERFLOW_CONTEXT, where + OVERFLOW_CONTEXT))
+    rows: list[LayerStats | None] = []
+    for i in sorted(i for i in keep if 0 <= i < len(layers)):
+        if rows and rows[-1] is not None and rows[-1].layer != i:  # layer numbers are 1-based
+            rows.append(None)
+        rows.append(layers[i])
+    return rows
+
+
+def _percent(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
 
 
 def render_propagation(scheme: str, prop: Propagation, console: Console) -> None:
@@ -90,43 +184,57 @@ def render_propagation(scheme: str, prop: Propagation, console: Console) -> None
             f"(no bias) + {prop.activation}, batch {prop.batch}; backward from sum(output)",
         )
     )
+    overflowed = any(lay.nonfinite_fraction > 0 for lay in prop.layers)
     table = new_table()
     table.add_column("Layer", justify="right")
-    table.add_column("act mean", justify="right")
-    table.add_column("act std", justify="right")
-    table.add_column("saturated", justify="right")
-    table.add_column("dead", justify="right")
-    table.add_column("grad std", justify="right")
-    layers = prop.layers
-    shown = layers
-    if len(layers) > 2 * LAYER_ROWS:
-        shown = layers[:LAYER_ROWS] + layers[-LAYER_ROWS:]
-    for i, lay in enumerate(shown):
-        if len(shown) < len(layers) and i == LAYER_ROWS:
-            table.add_row("…", "", "", "", "", "")
-        table.add_row(
+    table.add_column("act mean", justify="right", no_wrap=True)
+    table.add_column("act std", justify="right", no_wrap=True)
+    table.add_column("saturated", justify="right", no_wrap=True)
+    table.add_column("dead", justify="right", no_wrap=True)
+    if overflowed:
+        table.add_column("inf/NaN", justify="right", no_wrap=True)
+    table.add_column("grad std", justify="right", no_wrap=True)
+    rows = _shown_rows(prop)
+    for lay in rows:
+        if lay is None:
+            table.add_row("…", *[""] * (len(table.columns) - 1))
+            continue
+        cells = [
             str(lay.layer),
-            _g(lay.activation_mean, 3),
-            _g(lay.activation_std, 3),
-            f"{lay.saturated_fraction:.1%}",
-            "-" if lay.dead_fraction is None else f"{lay.dead_fraction:.1%}",
-            _g(lay.grad_std, 3),
-        )
+            num(lay.activation_mean, 3),
+            num(lay.activation_std, 3),
+            _percent(lay.saturated_fraction),
+            _percent(lay.dead_fraction),
+        ]
+        if overflowed:
+            cells.append(_percent(lay.nonfinite_fraction))
+        table.add_row(*cells, num(lay.grad_std, 3))
     console.print(table)
-    if len(shown) < len(layers):
-        console.print(
-            f"… {len(layers) - len(shown)} layers not shown (--json has all)", style="dim"
+    hidden = len(prop.layers) - sum(lay is not None for lay in rows)
+    if hidden:
+        console.print(f"… {hidden} layers not shown (--json has all)", style="dim")
+    if overflowed:
+        _print_wrapped(
+            console,
+            "inf/NaN: outputs that overflowed float32; they count as neither saturated, "
+            "dead nor alive.",
+            style="dim",
         )
-    console.print(
-        f"activation std, layer {prop.depth}/layer 1: {_g(prop.activation_ratio, 3)} · "
-        f"gradient std, layer 1/layer {prop.depth}: {_g(prop.gradient_ratio, 3)}"
+    _print_wrapped(
+        console,
+        f"activation std, layer {prop.depth}/layer 1: {num(prop.activation_ratio, 3)} · "
+        f"gradient std, layer 1/layer {prop.depth}: {num(prop.gradient_ratio, 3)}",
     )
     colour = {"stable": "green", "saturated": "yellow"}.get(prop.verdict, "red")
     console.print(Text.assemble((prop.verdict, f"bold {colour}"), f": {prop.evidence}"))
 
 
-def init_stats_document(result: InitStatsResult, saved: list[str]) -> dict[str, Any]:
-    """The ``--json`` payload; non-finite numbers become null in :func:`emit`."""
+def init_stats_document(
+    result: InitStatsResult, saved: list[str], language: str | None = None
+) -> dict[str, Any]:
+    """The ``--json`` payload; non-finite numbers become null in :func:`emit`.
+
+    ``language`` is the one the figures were drawn in (None without figures)."""
     return {
         "device": result.device,
         "seed": result.seed,
@@ -135,6 +243,7 @@ def init_stats_document(result: InitStatsResult, saved: list[str]) -> dict[str, 
         "batch": result.batch,
         "results": [_result(res) for res in result.results],
         "files": saved,
+        "language": language,
     }
 
 
@@ -163,6 +272,7 @@ def _result(res: SchemeStats) -> dict[str, Any]:
             "mean_error": c.mean_error,
             "mean_tolerance": c.mean_tolerance,
             "in_bounds": c.in_bounds,
+            "std_measurable": c.std_measurable,
             "ok": c.ok,
             "verdict": c.verdict,
         },
@@ -177,7 +287,9 @@ def _result(res: SchemeStats) -> dict[str, Any]:
                 "activation_std": lay.activation_std,
                 "saturated_fraction": lay.saturated_fraction,
                 "dead_fraction": lay.dead_fraction,
+                "nonfinite_fraction": lay.nonfinite_fraction,
                 "grad_std": lay.grad_std,
+                "grad_finite": lay.grad_finite,
             }
             for lay in prop.layers
         ]
@@ -193,5 +305,7 @@ def _result(res: SchemeStats) -> dict[str, Any]:
             "verdict": prop.verdict,
             "evidence": prop.evidence,
             "overflow_layer": prop.overflow_layer,
+            "forward_overflow_layer": prop.forward_overflow_layer,
+            "backward_overflow_layer": prop.backward_overflow_layer,
         }
     return doc
