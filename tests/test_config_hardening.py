@@ -411,3 +411,18 @@ def test_any_toml_document_is_a_model_spec_or_a_usage_error(doc: dict[str, Any])
     built = build_model(spec, meta=True)
     assert [n for n, _ in built.model.named_children()] == names
     assert sum(p.numel() for p in built.model.parameters()) == spec.linear_params()
+
+
+def test_an_init_that_overflows_at_these_fans_names_the_layer(cli, tmp_path) -> None:
+    """gain 1e38 is fine for a 4096-wide layer but not a 1×1 one: checked at parse time,
+    where the fans are known, so the message names the file and the layer's key."""
+    layer = 'init = "xavier_uniform"\ninit_args = {gain = 1e38}\n'
+    wide = tmp_path / "wide.toml"
+    wide.write_text(f"input_features = 4096\n[[layers]]\nout_features = 4096\n{layer}")
+    narrow = tmp_path / "narrow.toml"
+    narrow.write_text(f"input_features = 1\n[[layers]]\nout_features = 1\n{layer}")
+    assert cli("summary", "--config", str(wide)).exit_code == 0
+    out = cli("summary", "--config", str(narrow))
+    assert out.exit_code == 2
+    assert out.stderr.startswith(f"Error: config {narrow}: layers[1].init_args: ")
+    assert "exceeds float32's largest number" in out.stderr

@@ -270,7 +270,22 @@ def _spec_from(data: dict[str, Any], source: str) -> ModelSpec:
     spec = ModelSpec(input_features, layers, name, description, source)
     module_names(spec)  # duplicate or reserved layer names
     check_tensor_sizes(spec)
+    _check_inits_fit(spec, source)
     return spec
+
+
+def _check_inits_fit(spec: ModelSpec, source: str) -> None:
+    """What an init's arguments do depends on the fans (a Xavier bound shrinks with them),
+    so once the sizes are known each scheme checks that its weights fit in float32 and
+    can be sampled: the error then names the file and the layer, not just the scheme."""
+    fan_in = spec.input_features
+    for index, layer in enumerate(spec.layers, start=1):
+        if layer.init is not None:
+            try:
+                get_scheme(layer.init).theory(fan_in, layer.out_features, layer.init_args)
+            except UsageError as exc:
+                raise _fail(source, f"layers[{index}].init_args", exc.message, exc.hint) from exc
+        fan_in = layer.out_features
 
 
 def _layer_from(raw: Any, index: int, source: str) -> LayerSpec:
