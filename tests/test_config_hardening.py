@@ -7,7 +7,6 @@ key; never a raw Python or torch exception.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from nncli.core.config import (
 from nncli.core.model import build_model
 from nncli.errors import UsageError
 from nncli.limits import MAX_SIZE
+from tests.tomlgen import quote, toml_value
 
 
 def write(tmp_path: Path, text: str, name: str = "model.toml") -> str:
@@ -350,30 +350,6 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
 
 
 DOCUMENT = st.one_of(documents(), VALUES.filter(lambda v: isinstance(v, dict)))
-
-
-def quote(text: str) -> str:
-    """A TOML basic string: JSON's escapes are TOML's, but astral characters must stay
-    literal (TOML refuses surrogate escapes) and DEL must be escaped."""
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return quote(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return "{" + ", ".join(f"{quote(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
 
 
 def toml_document(doc: dict[str, Any]) -> str:

@@ -16,7 +16,6 @@ Whatever the input, the contract holds:
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -33,6 +32,7 @@ from typer.testing import CliRunner
 from nncli.cli import app
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.inits import INIT_SCHEMES as SCHEMES
+from tests.tomlgen import toml_value
 
 EXAMPLES = int(os.environ.get("NNCLI_FUZZ_EXAMPLES", "400"))
 CATCH_ALL = "run with --debug for the traceback"  # only the catch-all handler says this
@@ -78,28 +78,6 @@ ACTIVATION_NAMES = mostly(KNOWN_ACTIVATIONS, TEXT)
 KNOWN_SCHEMES = st.sampled_from([*sorted(SCHEMES), "xavier", "he"])
 SCHEME_NAMES = mostly(KNOWN_SCHEMES, TEXT)
 DEVICES = st.sampled_from(["cpu", "auto", "CPU", "cuda", "cuda:0", "mps", "tpu", "cpu:1", ""])
-
-
-def toml_value(value: Any) -> str:
-    """Just enough of a TOML writer for generated configs."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        # A JSON string is a TOML basic string, once DEL is escaped as well.
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{toml_value(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(value)
 
 
 SCALARS = st.one_of(

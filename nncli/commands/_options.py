@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -59,6 +59,27 @@ ConfigOpt = Annotated[
         show_default="demo",
     ),
 ]
+
+
+def _complete_lang(incomplete: str) -> list[str]:
+    from nncli.render.figures import LANGUAGES
+
+    return [lang for lang in LANGUAGES if lang.startswith(incomplete)]
+
+
+def lang_option(what: str, panel: str) -> Any:
+    """``--lang en|zh`` for a command that draws figures; ``what`` says what it labels."""
+    return typer.Option(
+        "--lang",
+        metavar="en|zh",
+        help=(
+            f"Language of {what}; zh as in the tutorial (needs a CJK font, else English with "
+            "a warning). Default: $NNCLI_LANG, else en."
+        ),
+        autocompletion=_complete_lang,
+        show_default=False,
+        rich_help_panel=panel,
+    )
 
 
 def check_at_least(option: str, value: int, minimum: int = 1) -> int:

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from nncli.commands._options import DeviceOpt, JsonOpt, SeedOpt, check_int, check_seed
+from nncli.commands._options import (
+    DeviceOpt,
+    JsonOpt,
+    SeedOpt,
+    check_int,
+    check_seed,
+    lang_option,
+)
 from nncli.core.inits import FAMILIES, scheme_names
 from nncli.core.theory import NONLINEARITIES
 from nncli.errors import UsageError
@@ -30,12 +37,6 @@ def _complete_activation(incomplete: str) -> list[str]:
     from nncli.core.activations import activation_names
 
     return [n for n in activation_names(include_aliases=True) if n.startswith(incomplete)]
-
-
-def _complete_lang(incomplete: str) -> list[str]:
-    from nncli.render.figures import LANGUAGES
-
-    return [lang for lang in LANGUAGES if lang.startswith(incomplete)]
 
 
 def _opt(flag: str, text: str) -> Any:
@@ -158,20 +159,7 @@ def init_stats(
             show_default=False,
         ),
     ] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            "--lang",
-            metavar="en|zh",
-            help=(
-                "Language of the --hist and --plot figures; zh as in the tutorial (needs a CJK "
-                "font, else English with a warning). Default: $NNCLI_LANG, else en."
-            ),
-            autocompletion=_complete_lang,
-            rich_help_panel=OUTPUT_PANEL,
-            show_default=False,
-        ),
-    ] = None,
+    lang: Annotated[str | None, lang_option("the --hist and --plot figures", OUTPUT_PANEL)] = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
     json_out: JsonOpt = False,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nncli.commands._options import DeviceOpt, JsonOpt
+from nncli.commands._options import DeviceOpt, JsonOpt, lang_option
 from nncli.errors import UsageError
 
 MIN_DPI, MAX_DPI = 10, 1200
@@ -23,12 +23,6 @@ def _complete_activation(incomplete: str) -> list[str]:
     from nncli.core.activations import activation_names
 
     return [n for n in activation_names(include_aliases=True) if n.startswith(incomplete)]
-
-
-def _complete_lang(incomplete: str) -> list[str]:
-    from nncli.render.figures import LANGUAGES
-
-    return [lang for lang in LANGUAGES if lang.startswith(incomplete)]
 
 
 _FIGURE = "Figure"
@@ -104,20 +98,7 @@ def plot(
             rich_help_panel=_FIGURE,
         ),
     ] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            "--lang",
-            metavar="en|zh",
-            help=(
-                "Language of titles, labels and legend; zh as in the tutorial (needs a CJK font, "
-                "else English with a warning). Default: $NNCLI_LANG, else en."
-            ),
-            autocompletion=_complete_lang,
-            show_default=False,
-            rich_help_panel=_FIGURE,
-        ),
-    ] = None,
+    lang: Annotated[str | None, lang_option("titles, labels and legend", _FIGURE)] = None,
     show: Annotated[
         bool,
         typer.Option(
