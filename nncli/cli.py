@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from nncli import __version__
-from nncli.commands import activations, init_stats, plot, run, summary
+from nncli.commands import activations, init_stats, loss, plot, run, summary
 from nncli.errors import ExitCode, NncliError, RuntimeFailure, UsageError, closest
 
 # typer >= 0.2x vendors click as typer._click; older releases use click itself.
@@ -174,8 +174,8 @@ app = typer.Typer(
     name="nncli",
     help=(
         "Make the building blocks of a neural network visible and checkable: activation "
-        "functions and their derivatives, weight-initialisation schemes, and a feed-forward "
-        "model's structure, parameters and forward pass.\n\n"
+        "functions and their derivatives, weight-initialisation schemes, a feed-forward "
+        "model's structure, parameters and forward pass, and loss functions.\n\n"
         "Exit codes: 0 success, 1 runtime failure, 2 usage error, 130 interrupted."
     ),
     no_args_is_help=True,
@@ -215,6 +215,8 @@ app.command("run")(run.run)
 app.command("plot")(plot.plot)
 app.command("activations")(activations.activations)
 app.command("init-stats")(init_stats.init_stats)
+app.command("loss")(loss.loss)
+app.command("losses")(loss.losses)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import pytest
 from nncli import __version__
 from nncli.cli import app
 
-COMMANDS = ["summary", "run", "plot", "activations", "init-stats"]
+COMMANDS = ["summary", "run", "plot", "activations", "init-stats", "loss", "losses"]
 
 
 def test_version(cli) -> None:

@@ -27,6 +27,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from nncli.core.losses import ALIASES as LOSS_ALIASES
+from nncli.core.losses import LOSSES
 from typer.testing import CliRunner
 
 from nncli.cli import app
@@ -307,7 +309,68 @@ def init_stats_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
     return args
 
 
+KNOWN_LOSSES = st.sampled_from([*sorted(LOSSES), *sorted(LOSS_ALIASES)])
+LOSS_NAMES = mostly(KNOWN_LOSSES, TEXT)
+LOSS_PARAMS = ["--delta", "--beta", "--pos-weight", "--label-smoothing", "--margin"]
+
+
+@st.composite
+def inline_values(draw: st.DrawFn) -> str:
+    """``--pred``/``--target`` text: rows of numbers separated by ';', sometimes broken."""
+    columns = draw(st.integers(1, 4))
+    cell = mostly(st.sampled_from(["0", "1", "2", "0.2", "0.7", "-1.5", "3"]), CELLS)
+    rows = draw(
+        st.lists(st.lists(cell, min_size=columns, max_size=columns), min_size=1, max_size=3)
+    )
+    return ";".join(",".join(row) for row in rows)
+
+
+def values_arg(draw: st.DrawFn, files: Files) -> str:
+    choice = draw(st.integers(0, 9))
+    if choice == 0:
+        return files.csv(draw(csv_texts()))
+    if choice == 1:
+        return files.npy(draw(npy_payloads()))
+    if choice == 2:
+        return draw(st.sampled_from(["", ";", "missing.csv", "x.npy", "[1, 2]"]))
+    return draw(inline_values())
+
+
+@st.composite
+def loss_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
+    args = ["loss", *draw(st.lists(LOSS_NAMES, min_size=1, max_size=2))]
+    if draw(st.integers(0, 2)) == 0:  # one loss parameter now and then
+        args += [draw(st.sampled_from(LOSS_PARAMS)), draw(NUMBERS)]
+    if draw(st.booleans()):  # numbers mode
+        args += ["--pred", values_arg(draw, files), "--target", values_arg(draw, files)]
+        args += maybe(
+            draw,
+            ["--reduction", draw(st.sampled_from(["mean", "sum", "none", "max"]))],
+            [draw(st.sampled_from(["--pred2", "--var"])), values_arg(draw, files)],
+        )
+        return args
+    output = str(out / draw(st.sampled_from(["l.png", "l.svg", "l.pdf", "l.bmp"])))
+    return args + maybe(
+        draw,
+        ["--target", draw(NUMBERS)],
+        ["--through", draw(st.sampled_from(["sigmoid", "softmax", "relu"]))],
+        ["--logits"],
+        ["--classes", draw(st.one_of(st.sampled_from(["2", "3", "10"]), INTS))],
+        ["--range", draw(NUMBERS), draw(NUMBERS)],
+        ["-n", draw(st.one_of(st.sampled_from(["2", "50", "500"]), INTS))],
+        ["--dtype", draw(st.sampled_from(["float32", "float64", "float16"]))],
+        ["-o", output],
+    )
+
+
+@st.composite
+def losses_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
+    return ["losses", *maybe(draw, ["--help"])]
+
+
 COMMANDS = {
+    "loss": loss_args,
+    "losses": losses_args,
     "summary": summary_args,
     "run": run_args,
     "plot": plot_args,

@@ -1,8 +1,10 @@
-"""User-supplied input rows for ``nncli run --input`` (.csv or .npy).
+"""User-supplied rows of numbers from a .csv or .npy file: ``nncli run --input``,
+``nncli loss --pred/--target``.
 
-Every problem with a file is a usage error (exit 2) that names the file, and,
-for a bad value, where it is: the line and column of a CSV, the row and column
-of a .npy array. Nothing from numpy or the file system reaches the user raw.
+Every problem with a file is a usage error (exit 2) that names the option and
+the file, and, for a bad value, where it is: the line and column of a CSV, the
+row and column of a .npy array. Nothing from numpy or the file system reaches
+the user raw.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -24,6 +27,9 @@ INPUT_FORMATS = ("csv", "npy")
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"  # what np.savez writes: an .npz archive, not an array
 FLOAT32_MAX = 2.0**128 - 2.0**104  # float32's largest finite value
+FLOAT64_MAX = 1.7976931348623157e308
+# The float types rows can be read as, with their itemsize and largest finite value.
+FLOAT_TYPES = {"float32": (FLOAT32, FLOAT32_MAX), "float64": (8, FLOAT64_MAX)}
 # Integer and floating dtypes convert to float32 exactly or by rounding; bool,
 # complex, strings, dates, objects and records are not rows of numbers.
 NUMERIC_KINDS = "iuf"
@@ -34,84 +40,122 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 
+
+def is_number(text: str) -> bool:
+    """``text`` is one ASCII decimal number (nan and inf included), as a CSV cell must be."""
+    return _NUMBER.fullmatch(text) is not None
+
+
 # (row index, column index) -> ("line 3, column 2", the value as written, if known)
 Locate = Callable[[int, int], tuple[str, str | None]]
 
 
 def load_rows(path: str, features: int) -> np.ndarray:
     """A float32 ``(rows, features)`` array of finite values; every problem names the file."""
-    source = Path(path)
-    ext = source.suffix.lower().lstrip(".")
+    return read_rows(path, option="--input", features=features, dtype="float32")
+
+
+def read_rows(
+    path: str, *, option: str, features: int | None = None, dtype: str = "float32"
+) -> np.ndarray:
+    """A ``(rows, width)`` array of finite ``dtype`` values read from a .csv or .npy file.
+
+    ``features`` fixes the width (a model's input features); None takes the width
+    of the first row and requires every row to match it. Messages start with
+    ``option`` and the path, so the user knows which of several files is wrong.
+    """
+    source = _Source(Path(path), option, features)
+    ext = source.path.suffix.lower().lstrip(".")
     if ext not in INPUT_FORMATS:
-        raise UsageError(
-            f"--input {path}: unsupported format {source.suffix or '(none)'!r}; use .csv or .npy"
+        raise source.error(
+            f"unsupported format {source.path.suffix or '(none)'!r}; use .csv or .npy"
         )
-    _check_file(source)
+    source.check_file()
     locate: Locate = _npy_location
     try:
         if ext == "npy":
-            data = _read_npy(source, features)
+            data = _read_npy(source, FLOAT_TYPES[dtype][0])
         else:
-            data, locate = _read_csv(source, features)
+            data, locate = _read_csv(source)
     except OSError as exc:  # permissions, a file that vanished, an I/O error
-        raise _error(source, f"cannot be read ({exc.strerror or exc})") from exc
-    return _as_float32(source, data, locate)
+        raise source.error(f"cannot be read ({exc.strerror or exc})") from exc
+    return _as_float(source, data, locate, dtype)
 
 
-def _check_file(source: Path) -> None:
-    try:
-        exists, is_file = source.exists(), source.is_file()
-    except (OSError, ValueError) as exc:  # a name too long, a NUL byte in it
-        raise _error(source, f"cannot be opened ({getattr(exc, 'strerror', None) or exc})") from exc
-    if not exists:
-        raise _error(source, "no such file")
-    if not is_file:
-        raise _error(source, "is not a regular file (a directory?)")
+@dataclass(frozen=True)
+class _Source:
+    """The file being read, the option that named it and the width its rows must have."""
+
+    path: Path
+    option: str
+    features: int | None  # None: any width, the same for every row
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def error(self, message: str) -> UsageError:
+        return UsageError(f"{self.option} {self.path}: {message}")
+
+    def check_file(self) -> None:
+        try:
+            exists, is_file = self.path.exists(), self.path.is_file()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte in it
+            reason = getattr(exc, "strerror", None) or exc
+            raise self.error(f"cannot be opened ({reason})") from exc
+        if not exists:
+            raise self.error("no such file")
+        if not is_file:
+            raise self.error("is not a regular file (a directory?)")
+
+    def check_width(self, where: str, values: int) -> None:
+        """``values`` in a row is the model's input features; with any width, at least one."""
+        if self.features is not None:
+            if values != self.features:
+                raise self.error(
+                    f"{where} has {values} values but the model takes "
+                    f"{self.features} input features"
+                )
+        elif values == 0:
+            raise self.error(f"{where} has no values")
+
+    def check_rows(self, rows: int) -> None:
+        if rows == 0:
+            raise self.error("contains no rows")
+        if rows > MAX_SIZE:
+            raise self.error(f"has {rows:,} rows; at most {MAX_SIZE:,} can be read at once")
 
 
-def _error(source: Path, message: str) -> UsageError:
-    return UsageError(f"--input {source}: {message}")
-
-
-def _check_width(source: Path, where: str, values: int, features: int) -> None:
-    if values != features:
-        raise _error(
-            source,
-            f"{where} has {values} values but the model takes {features} input features",
+def _check_same_width(source: _Source, where: str, values: int, first: str, width: int) -> None:
+    if values != width:
+        raise source.error(
+            f"{where} has {values} values but {first} has {width}; "
+            "every row needs the same number of values"
         )
 
 
-def _check_rows(source: Path, rows: int) -> None:
-    if rows == 0:
-        raise _error(source, "contains no rows")
-    if rows > MAX_SIZE:
-        raise _error(source, f"has {rows:,} rows; at most {MAX_SIZE:,} can be run at once")
+def _as_float(source: _Source, data: np.ndarray, locate: Locate, dtype: str) -> np.ndarray:
+    """``data`` as ``dtype``, refusing NaN, inf and values that overflow it.
 
-
-def _as_float32(source: Path, data: np.ndarray, locate: Locate) -> np.ndarray:
-    """``data`` as float32, refusing NaN, inf and values that overflow float32.
-
-    float32 is what the model computes in; numpy would turn 1e300 into inf with
-    only a RuntimeWarning, so overflow is refused like a non-finite value.
+    ``dtype`` is what the values are computed in; numpy would turn 1e300 into inf
+    in float32 with only a RuntimeWarning, so overflow is refused like a
+    non-finite value.
     """
     import numpy as np
 
     with np.errstate(over="ignore", invalid="ignore"):
-        converted = data.astype(np.float32, order="C", copy=False)
+        converted = data.astype(dtype, order="C", copy=False)
     bad = np.argwhere(~np.isfinite(converted))
     if bad.size:
         row, col = (int(v) for v in bad[0])
         value = data[row, col]
         where, text = locate(row, col)
         if np.isfinite(value) or (text is not None and _spelled_finite(text)):
-            raise _error(
-                source,
-                f"{where}: {text or format(value, 'g')} does not fit in float32 "
-                f"(largest magnitude {FLOAT32_MAX:.4g}); inputs must be finite float32 numbers",
+            largest = FLOAT_TYPES[dtype][1]
+            raise source.error(
+                f"{where}: {text or format(value, 'g')} does not fit in {dtype} "
+                f"(largest magnitude {largest:.4g}); values must be finite {dtype} numbers"
             )
-        raise _error(
-            source, f"{where}: {text or value} is not finite; inputs must be finite numbers"
-        )
+        raise source.error(f"{where}: {text or value} is not finite; values must be finite numbers")
     return converted
 
 
@@ -122,74 +166,76 @@ def _npy_location(row: int, col: int) -> tuple[str, str | None]:
     return f"row {row + 1}, column {col + 1}", None
 
 
-def _read_npy(source: Path, features: int) -> np.ndarray:
-    """Check the magic, header, dtype and shape before numpy reads any data."""
+def _read_npy(source: _Source, itemsize: int) -> np.ndarray:
+    """Check the magic, header, dtype and shape before numpy reads any data;
+    ``itemsize`` is that of the float type the values will be converted to."""
     import numpy as np
 
-    with source.open("rb") as f:
+    with source.path.open("rb") as f:
         shape, dtype = _npy_header(source, f)
         rows = 1 if len(shape) == 1 else shape[0]
-        _check_rows(source, rows)
-        _check_width(source, "each row" if rows > 1 else "the row", shape[-1], features)
-        count = rows * features
+        source.check_rows(rows)
+        width = shape[-1]
+        source.check_width("each row" if rows > 1 else "the row", width)
+        count = rows * width
         data_start = f.tell()
-        size = source.stat().st_size
+        size = source.path.stat().st_size
         if size - data_start < count * dtype.itemsize:
-            raise _error(
-                source,
+            raise source.error(
                 f"is truncated: its header promises {count * dtype.itemsize:,} bytes of "
                 f"{dtype} data, the file holds {max(size - data_start, 0):,}",
             )
-        # The array as stored plus its float32 copy, before numpy allocates either.
+        # The array as stored plus its float copy, before numpy allocates either.
         ensure_fits(
-            count * (dtype.itemsize + FLOAT32), "cpu", f"reading --input {source} ({rows:,} rows)"
+            count * (dtype.itemsize + itemsize),
+            "cpu",
+            f"reading {source.option} {source} ({rows:,} rows)",
         )
         f.seek(0)
         try:
             data = np.lib.format.read_array(f, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
-            raise _error(source, f"not a valid .npy array ({exc})") from exc
-    return data.reshape(rows, features)
+            raise source.error(f"not a valid .npy array ({exc})") from exc
+    return data.reshape(rows, width)
 
 
-def _npy_header(source: Path, f: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
+def _npy_header(source: _Source, f: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
     import numpy as np
 
     magic = f.read(len(NPY_MAGIC) + 2)
     if not magic:
-        raise _error(source, "empty file (0 bytes); expected a .npy array written by numpy.save")
+        raise source.error("empty file (0 bytes); expected a .npy array written by numpy.save")
     if magic.startswith(ZIP_MAGIC):
-        raise _error(
-            source,
+        raise source.error(
             "not a .npy file: it is a zip archive (.npz, from numpy.savez); "
             "save one array with numpy.save",
         )
     if len(magic) < len(NPY_MAGIC) + 2 or not magic.startswith(NPY_MAGIC):
-        raise _error(source, "not a .npy file (it does not start with numpy's magic string)")
+        raise source.error("not a .npy file (it does not start with numpy's magic string)")
     version = (magic[-2], magic[-1])
     readers = {
         (1, 0): np.lib.format.read_array_header_1_0,
         (2, 0): np.lib.format.read_array_header_2_0,
     }
     if version not in readers:
-        raise _error(source, f"unsupported .npy format version {version[0]}.{version[1]}")
+        raise source.error(f"unsupported .npy format version {version[0]}.{version[1]}")
     try:
         shape, _fortran, dtype = readers[version](f)
     except (ValueError, OSError, EOFError, SyntaxError) as exc:
-        raise _error(source, f"not a valid .npy header ({exc})") from exc
+        raise source.error(f"not a valid .npy header ({exc})") from exc
     if dtype.kind not in NUMERIC_KINDS or dtype.names is not None or dtype.hasobject:
-        raise _error(source, f"expected real numbers, got dtype {dtype}")
+        raise source.error(f"expected real numbers, got dtype {dtype}")
     if any(int(n) < 0 for n in shape):
-        raise _error(source, f"not a valid .npy header (negative shape {list(shape)})")
+        raise source.error(f"not a valid .npy header (negative shape {list(shape)})")
     if len(shape) not in (1, 2):
-        raise _error(source, f"expected a 1-D row or a 2-D array of rows, got shape {list(shape)}")
+        raise source.error(f"expected a 1-D row or a 2-D array of rows, got shape {list(shape)}")
     return tuple(int(n) for n in shape), dtype
 
 
 # --- .csv -------------------------------------------------------------------
 
 
-def _read_csv(source: Path, features: int) -> tuple[np.ndarray, Locate]:
+def _read_csv(source: _Source) -> tuple[np.ndarray, Locate]:
     """Comma-separated numbers, one row per line; blank lines and ``#`` comments skipped.
 
     A first line with no number in it is a header. Values are gathered in a
@@ -202,7 +248,7 @@ def _read_csv(source: Path, features: int) -> tuple[np.ndarray, Locate]:
     header: int | None = None
     try:
         # utf-8-sig drops a byte-order mark; newline=None takes \n, \r\n and \r.
-        with source.open(encoding="utf-8-sig", newline=None) as f:
+        with source.path.open(encoding="utf-8-sig", newline=None) as f:
             for number, line in enumerate(f, start=1):
                 text = line.strip()
                 if not text or text.startswith("#"):
@@ -211,16 +257,21 @@ def _read_csv(source: Path, features: int) -> tuple[np.ndarray, Locate]:
                 if not lines and header is None and not any(map(_NUMBER.fullmatch, cells)):
                     header = number
                     continue
-                _check_width(source, f"line {number}", len(cells), features)
+                source.check_width(f"line {number}", len(cells))
+                if lines:  # any width will do, but the same on every line
+                    width = len(values) // len(lines)
+                    _check_same_width(
+                        source, f"line {number}", len(cells), f"line {lines[0]}", width
+                    )
                 values.extend(_parse_cells(source, number, cells))
                 lines.append(number)
-                _check_rows(source, len(lines))
+                source.check_rows(len(lines))
     except UnicodeDecodeError as exc:
-        raise _error(source, f"is not UTF-8 text (byte {exc.start:,}: {exc.reason})") from exc
+        raise source.error(f"is not UTF-8 text (byte {exc.start:,}: {exc.reason})") from exc
     if not lines:
         found = f" (line {header} is taken as a header)" if header is not None else ""
-        raise _error(source, f"contains no rows{found}")
-    data = np.frombuffer(values, dtype=np.float64).reshape(len(lines), features)
+        raise source.error(f"contains no rows{found}")
+    data = np.frombuffer(values, dtype=np.float64).reshape(len(lines), -1)
 
     def locate(row: int, col: int) -> tuple[str, str | None]:
         return f"line {lines[row]}, column {col + 1}", _cell(source, lines[row], col)
@@ -228,12 +279,12 @@ def _read_csv(source: Path, features: int) -> tuple[np.ndarray, Locate]:
     return data, locate
 
 
-def _parse_cells(source: Path, number: int, cells: list[str]) -> list[float]:
+def _parse_cells(source: _Source, number: int, cells: list[str]) -> list[float]:
     row = []
     for col, cell in enumerate(cells, start=1):
         if _NUMBER.fullmatch(cell) is None:
             what = "an empty cell" if not cell else f"{cell[:40]!r}"
-            raise _error(source, f"line {number}, column {col}: {what} is not a number")
+            raise source.error(f"line {number}, column {col}: {what} is not a number")
         row.append(float(cell))
     return row
 
@@ -243,9 +294,9 @@ def _spelled_finite(text: str) -> bool:
     return text.lower().lstrip("+-") not in ("nan", "inf", "infinity")
 
 
-def _cell(source: Path, line: int, col: int) -> str:
+def _cell(source: _Source, line: int, col: int) -> str:
     """The text of one cell, read again for a message (1e400 reads as inf)."""
-    with source.open(encoding="utf-8-sig", newline=None) as f:
+    with source.path.open(encoding="utf-8-sig", newline=None) as f:
         for number, text in enumerate(f, start=1):
             if number == line:
                 return text.strip().split(",")[col].strip()[:40]

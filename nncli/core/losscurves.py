@@ -1,0 +1,661 @@
+"""Sampled loss curves for ``nncli loss NAME...``: the loss and ∂L/∂x against one x.
+
+Values come from the registry's ``torch.nn`` module (``reduction="none"``: the loss of
+a single prediction), gradients from autograd, never from a hand-written formula.
+What x is depends on the task (the issue's defaults):
+
+- ``residual``: regression, x = ŷ − y, so ŷ = y + x;
+- ``probability``: binary, x = p in (0, 1); ``--logits`` switches to the logit z, p = σ(z);
+- ``logit``: bce_with_logits / soft_margin take x itself; multi-class losses take the
+  true class's logit x with the K − 1 others at 0;
+- ``prediction``: whatever the loss takes (a log-probability, a log-rate, a distance,
+  an angle between a pair), named by the registry's ``x_desc``.
+
+``through="sigmoid"|"softmax"`` makes x the pre-activation logit and applies the loss
+to σ(z) or softmax(z): the lesson that MSE through a sigmoid has a vanishing gradient
+where the prediction is confidently wrong, while BCE's gradient is σ(z) − y.
+
+The numerical-stability findings are measured with torch too: where bce on σ(z)
+parts from bce_with_logits, the value its −100 log clamp gives, and where float32
+and float64 disagree. Inputs are validated before anything is computed; nothing
+here prints.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nncli.core.curves import (
+    intervals_below,
+    validate_points,
+    validate_range,
+    validate_spacing,
+    validate_threshold,
+)
+from nncli.core.losses import Loss
+from nncli.errors import UsageError
+from nncli.limits import check_int
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import torch
+
+    FloatArray = npt.NDArray[np.float64]
+
+THROUGH = ("sigmoid", "softmax")
+DTYPES = ("float32", "float64")
+MAX_CLASSES = 1000
+# float32 and float64 "disagree" where they differ by more than this, relative to
+# max(1, |float64 value|): float32 rounding alone stays near 1e-7.
+DISAGREE = 1e-3
+
+Interval = tuple[float, float]
+
+_REGRESSION = ("mse", "mae", "huber", "smooth_l1", "gaussian_nll")
+_SIGNED = ("soft_margin", "hinge_embedding", "cosine_embedding", "margin_ranking")
+_CLASS_INDEX = ("cross_entropy", "nll", "multi_margin")
+# Losses that take logits: a --through activation is already inside them.
+_BUILT_IN = {"bce_with_logits": "sigmoid", "cross_entropy": "softmax"}
+_OVER_PROBABILITIES = (*_REGRESSION, "bce")
+
+
+@dataclass
+class LossCurve:
+    loss: str
+    label: str
+    params: dict[str, Any]
+    x: FloatArray
+    value: FloatArray
+    grad: FloatArray  # ∂L/∂x by autograd
+    saturation: list[Interval]  # where |grad| < threshold, ends interpolated
+    notes: list[str] = field(default_factory=list)
+    label_zh: str = ""
+    properties: dict[str, Any] = field(default_factory=dict)  # the registry entry
+
+    @property
+    def name(self) -> str:
+        return self.loss
+
+    @property
+    def dead(self) -> list[Interval]:
+        # A loss has no "dead units"; the figure's strip helper expects the field.
+        return []
+
+
+@dataclass
+class LossCurves:
+    curves: list[LossCurve]
+    x_kind: str
+    target: float
+    through: str | None
+    classes: int
+    lo: float
+    hi: float
+    points: int
+    dtype: str
+    device: str
+    threshold: float
+    findings: list[str]
+    x_desc: str = ""  # what x is, where x_kind is "prediction"
+
+
+def x_symbol(x_kind: str) -> str:
+    """The symbol of x in ∂L/∂x: ŷ for a residual (∂/∂(ŷ − y) = ∂/∂ŷ), p, z, or x."""
+    return {"residual": "ŷ", "probability": "p", "logit": "z"}.get(x_kind, "x")
+
+
+def effective_kind(loss: Loss, logits: bool, through: str | None) -> str:
+    """The x axis a loss is plotted over, given --logits and --through."""
+    if through is not None:
+        return "logit"
+    if logits and loss.x_kind == "probability":
+        return "logit"
+    return loss.x_kind
+
+
+def x_description(loss: Loss, params: dict[str, Any]) -> str:
+    if loss.name == "poisson_nll" and not params.get("log_input", True):
+        return "rate predicted"
+    return loss.x_desc
+
+
+def default_range(
+    loss: Loss, x_kind: str, params: dict[str, Any] | None = None
+) -> tuple[float, float]:
+    """The issue's default x range for this loss on this axis."""
+    params = params or {}
+    if x_kind == "residual":
+        return (-3.0, 3.0)
+    if x_kind == "probability":
+        # p = 0 or 1 exactly is where bce's log clamp and logit(p) = ±∞ live;
+        # the findings report that edge instead of letting it flatten the plot.
+        return (0.01, 0.99)
+    if x_kind == "logit":
+        return (-6.0, 6.0) if loss.task == "multi-class" else (-8.0, 8.0)
+    if loss.name in ("nll", "kl_div"):
+        return (-5.0, 0.0)
+    if loss.name == "poisson_nll":
+        return (-3.0, 3.0) if params.get("log_input", True) else (0.01, 5.0)
+    if loss.name == "hinge_embedding":
+        return (0.0, 3.0)
+    if loss.name == "cosine_embedding":
+        return (0.0, math.pi)
+    return (-3.0, 3.0)
+
+
+def compute_curves(
+    specs: list[tuple[Loss, dict[str, Any]]],
+    *,
+    target: float | None,
+    through: str | None,
+    logits: bool,
+    classes: int,
+    lo: float | None,
+    hi: float | None,
+    points: int,
+    dtype: str,
+    threshold: float,
+    device: str,
+) -> LossCurves:
+    """Sample each loss and its autograd gradient over one shared x axis."""
+    if not specs:
+        raise UsageError("give at least one loss name")
+    if dtype not in DTYPES:
+        raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if through is not None and through not in THROUGH:
+        raise UsageError(f"--through must be one of {', '.join(THROUGH)}, got {through!r}")
+    if dtype == "float64" and device.startswith("mps"):
+        raise UsageError("--dtype float64 is not available on mps", hint="use --dtype float32")
+    classes = check_int("--classes", classes, 2, MAX_CLASSES)
+    points = validate_points(points)
+    threshold = validate_threshold(threshold)
+    kwargs = [(loss, loss.module_kwargs(**params)) for loss, params in specs]
+    for loss, _ in kwargs:
+        _check_combination(loss, logits, through)
+    x_kind, x_desc = _shared_axis(kwargs, logits, through)
+    y = _target(kwargs, target, through, classes)
+    lo, hi = _range(kwargs, x_kind, lo, hi)
+    validate_spacing(lo, hi, points)
+    from nncli.core.memory import ensure_fits
+
+    ensure_fits(
+        estimate_bytes(kwargs, points, classes, through),
+        device,
+        f"{points:,} points for {len(kwargs)} loss curve(s)",
+    )
+
+    import torch
+
+    torch_dtype = getattr(torch, dtype)
+    x = torch.linspace(lo, hi, points, dtype=torch_dtype, device=device)
+    curves = []
+    with torch.inference_mode(False), torch.enable_grad():
+        for loss, kw in kwargs:
+            value, grad = _evaluate(loss, kw, x, y, x_kind, through, classes)
+            curves.append(_curve(loss, kw, x, value, grad, threshold, x_kind, through, classes))
+        findings = _findings(kwargs, x, y, x_kind, through, classes, dtype)
+    return LossCurves(
+        curves=curves,
+        x_kind=x_kind,
+        target=y,
+        through=through,
+        classes=classes,
+        lo=lo,
+        hi=hi,
+        points=points,
+        dtype=dtype,
+        device=device,
+        threshold=threshold,
+        findings=findings,
+        x_desc=x_desc,
+    )
+
+
+# Peak memory per sample, measured (RSS): autograd's working set for one curve, about
+# 130 B for a scalar prediction and 100 + 24·K to 32·K B for K-class rows, plus x,
+# value and grad kept for every curve (torch tensors and their float64 numpy copies).
+WORK_BYTES_PER_POINT, WORK_BYTES_PER_CLASS, KEPT_BYTES_PER_POINT = 160, 32, 48
+
+
+def estimate_bytes(
+    kwargs: list[tuple[Loss, dict[str, Any]]], points: int, classes: int, through: str | None
+) -> int:
+    """Peak bytes :func:`compute_curves` needs, checked before anything is allocated."""
+    rows = through == "softmax" or any(
+        loss.task == "multi-class" or loss.inputs == "pair" for loss, _ in kwargs
+    )
+    work = WORK_BYTES_PER_POINT + (WORK_BYTES_PER_CLASS * classes if rows else 0)
+    return points * (work + KEPT_BYTES_PER_POINT * len(kwargs))
+
+
+# --- validation -----------------------------------------------------------------------
+
+
+def _check_combination(loss: Loss, logits: bool, through: str | None) -> None:
+    if logits and through is None and loss.x_kind not in ("probability", "logit"):
+        raise UsageError(
+            f"--logits applies to binary losses (bce, bce_with_logits, soft_margin); "
+            f"{loss.name} is plotted over its {loss.x_kind}"
+        )
+    if through is None:
+        return
+    if _BUILT_IN.get(loss.name) == through or loss.name in _OVER_PROBABILITIES:
+        return
+    if loss.name in _BUILT_IN:
+        raise UsageError(
+            f"--through {through} does not fit {loss.name}: it takes logits with "
+            f"{_BUILT_IN[loss.name]} built in",
+            hint=f"use --through {_BUILT_IN[loss.name]}",
+        )
+    raise UsageError(
+        f"--through {through} does not fit {loss.name}: its prediction must be "
+        f"{loss.prediction}; --through applies to regression losses and bce "
+        f"(and is built into bce_with_logits / cross_entropy)"
+    )
+
+
+def _shared_axis(
+    kwargs: list[tuple[Loss, dict[str, Any]]], logits: bool, through: str | None
+) -> tuple[str, str]:
+    """Overlaid losses must share one x axis; say which ones do not."""
+    first, first_kw = kwargs[0]
+    kind = effective_kind(first, logits, through)
+    desc = x_description(first, first_kw) if kind == "prediction" else ""
+    for loss, kw in kwargs[1:]:
+        other = effective_kind(loss, logits, through)
+        other_desc = x_description(loss, kw) if other == "prediction" else ""
+        if (other, other_desc) != (kind, desc):
+            hint = None
+            if {kind, other} == {"probability", "logit"}:
+                hint = "add --logits to plot both over the logit z"
+            mine, theirs = _axis_words(kind, desc), _axis_words(other, other_desc)
+            raise UsageError(
+                f"cannot overlay {first.name} and {loss.name}: {first.name} is plotted "
+                f"over {mine}, {loss.name} over {theirs}",
+                hint=hint,
+            )
+    return kind, desc
+
+
+def _axis_words(kind: str, desc: str) -> str:
+    words = {
+        "residual": "the residual ŷ − y",
+        "probability": "the probability p",
+        "logit": "the logit z",
+    }
+    return words.get(kind, f"the {desc or kind}")
+
+
+def _target(
+    kwargs: list[tuple[Loss, dict[str, Any]]],
+    target: float | None,
+    through: str | None,
+    classes: int,
+) -> float:
+    """The fixed target, checked against what every overlaid loss accepts."""
+    if target is None:
+        log_target = all(loss.name == "kl_div" and kw["log_target"] for loss, kw in kwargs)
+        # log-target 0 is probability 1, the default's meaning for every other loss.
+        target = 0.0 if log_target else 1.0
+    y = float(target)
+    if not math.isfinite(y):
+        raise UsageError(f"--target must be finite, got {target!r}")
+    for loss, kw in kwargs:
+        rule = _target_rule(loss, kw, through, classes)
+        if rule is not None and not rule[0](y):
+            raise UsageError(f"--target {y:g} does not fit {loss.name}: {rule[1]}")
+    return y
+
+
+def _target_rule(
+    loss: Loss, kw: dict[str, Any], through: str | None, classes: int
+) -> tuple[Any, str] | None:
+    if through == "softmax" or loss.name in _CLASS_INDEX:
+        return (
+            lambda y: y == int(y) and 0 <= y < classes,
+            f"the target is a class index, an integer in 0..{classes - 1} (--classes {classes})",
+        )
+    if loss.name in ("bce", "bce_with_logits"):
+        return (lambda y: 0 <= y <= 1, "the target must be in [0, 1] (0/1 or a soft label)")
+    if loss.name in _SIGNED:
+        return (lambda y: y in (-1, 1), "the target must be −1 or 1")
+    if loss.name == "kl_div":
+        if kw["log_target"]:
+            return (lambda y: y <= 0, "with --log-target the target is a log-probability ≤ 0")
+        return (lambda y: 0 <= y <= 1, "the target is a probability in [0, 1]")
+    if loss.name == "poisson_nll":
+        return (lambda y: y >= 0, "the target is a count ≥ 0")
+    return None
+
+
+def _range(
+    kwargs: list[tuple[Loss, dict[str, Any]]],
+    x_kind: str,
+    lo: float | None,
+    hi: float | None,
+) -> tuple[float, float]:
+    defaults = [default_range(loss, x_kind, kw) for loss, kw in kwargs]
+    lo = min(d[0] for d in defaults) if lo is None else lo
+    hi = max(d[1] for d in defaults) if hi is None else hi
+    lo, hi = validate_range(lo, hi)
+    if x_kind == "probability" and not (lo > 0 and hi < 1):
+        raise UsageError(
+            f"--range {lo:g} {hi:g}: a probability axis must lie inside (0, 1)",
+            hint="use --logits to plot over the logit z instead",
+        )
+    for loss, kw in kwargs:
+        if loss.name == "poisson_nll" and not kw["log_input"] and lo < 0:
+            raise UsageError(
+                f"--range {lo:g} {hi:g}: poisson_nll without --log-input takes a rate ≥ 0"
+            )
+    return lo, hi
+
+
+# --- evaluation -----------------------------------------------------------------------
+
+
+def _evaluate(
+    loss: Loss,
+    kw: dict[str, Any],
+    x: torch.Tensor,
+    y: float,
+    x_kind: str,
+    through: str | None,
+    classes: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-point loss L(x) and dL/dx by autograd (each point depends on its x only)."""
+    import torch
+
+    leaf = x.detach().clone().requires_grad_(True)
+    module = loss.make_module("none", dtype=x.dtype, **kw)
+    value = _per_point(loss, module, leaf, y, x_kind, through, classes)
+    (grad,) = torch.autograd.grad(value.sum(), leaf)
+    return value.detach(), grad.detach()
+
+
+def _per_point(
+    loss: Loss,
+    module: Any,
+    x: torch.Tensor,
+    y: float,
+    x_kind: str,
+    through: str | None,
+    classes: int,
+) -> torch.Tensor:
+    import torch
+
+    name = loss.name
+    if through == "softmax" or (loss.task == "multi-class" and name != "nll"):
+        return _multi_class(loss, module, x, y, through, classes)
+    if name == "nll":
+        # Only the true class's entry matters to NLL; the others stay at 0.
+        return module(_one_hot(x, int(y), classes), _indices(x, y))
+    target = torch.full_like(x, y)
+    if name == "cosine_embedding":
+        x1 = torch.stack([torch.cos(x), torch.sin(x)], dim=1)
+        x2 = torch.zeros_like(x1)
+        x2[:, 0] = 1.0
+        return module(x1, x2, target)
+    if name == "margin_ranking":
+        return module(x, torch.zeros_like(x), target)
+    pred = _prediction(loss, x, y, x_kind, through)
+    if name == "gaussian_nll":
+        return module(pred, target, torch.ones_like(x))
+    return module(pred, target)
+
+
+def _prediction(
+    loss: Loss, x: torch.Tensor, y: float, x_kind: str, through: str | None
+) -> torch.Tensor:
+    """The prediction the loss is given, as a function of x."""
+    import torch
+
+    if x_kind == "residual":
+        return y + x
+    if x_kind == "logit" and loss.name in _OVER_PROBABILITIES:
+        return torch.sigmoid(x)  # --through sigmoid, or bce with --logits
+    return x
+
+
+def _multi_class(
+    loss: Loss, module: Any, x: torch.Tensor, y: float, through: str | None, classes: int
+) -> torch.Tensor:
+    import torch
+
+    cls = int(y)
+    z = _one_hot(x, cls, classes)
+    if loss.name in _CLASS_INDEX:  # cross_entropy, multi_margin: logits or scores
+        return module(z, _indices(x, y))
+    # A regression loss or bce on softmax(z) against the one-hot target, summed
+    # over the K classes: the loss of one prediction.
+    probs = torch.softmax(z, dim=1)
+    one_hot = torch.zeros_like(probs)
+    one_hot[:, cls] = 1.0
+    if loss.name == "gaussian_nll":
+        return module(probs, one_hot, torch.ones_like(probs)).sum(dim=1)
+    return module(probs, one_hot).sum(dim=1)
+
+
+def _one_hot(x: torch.Tensor, cls: int, classes: int) -> torch.Tensor:
+    """Rows of K zeros with x at column ``cls`` (differentiable in x)."""
+    import torch
+
+    mask = torch.zeros(classes, dtype=x.dtype, device=x.device)
+    mask[cls] = 1.0
+    return x.unsqueeze(1) * mask
+
+
+def _indices(x: torch.Tensor, y: float) -> torch.Tensor:
+    import torch
+
+    return torch.full(x.shape, int(y), dtype=torch.long, device=x.device)
+
+
+def _curve(
+    loss: Loss,
+    kw: dict[str, Any],
+    x: torch.Tensor,
+    value: torch.Tensor,
+    grad: torch.Tensor,
+    threshold: float,
+    x_kind: str,
+    through: str | None,
+    classes: int,
+) -> LossCurve:
+    import numpy as np
+
+    xs = x.cpu().numpy().astype(np.float64)
+    vs = value.cpu().numpy().astype(np.float64)
+    gs = grad.cpu().numpy().astype(np.float64)
+    return LossCurve(
+        loss=loss.name,
+        label=loss.label,
+        label_zh=loss.label_zh,
+        params=dict(kw),
+        x=xs,
+        value=vs,
+        grad=gs,
+        saturation=intervals_below(xs, np.abs(gs), threshold),
+        notes=_notes(loss, kw, x_kind, through, classes) + _non_finite(xs, vs, gs, x.dtype),
+        properties=loss.properties(),
+    )
+
+
+def _non_finite(x: Any, value: Any, grad: Any, dtype: Any) -> list[str]:
+    """Say where the loss or its gradient is ±inf or NaN: never a silent gap in the plot."""
+    import numpy as np
+
+    notes = []
+    precision = str(dtype).replace("torch.", "")
+    for what, values in (("loss", value), ("gradient", grad)):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            kinds = "NaN" if np.isnan(values[bad]).all() else "±inf or NaN"
+            notes.append(
+                f"the {what} is {kinds} in {precision} for x between {x[bad].min():.4g} and "
+                f"{x[bad].max():.4g} ({int(bad.sum()):,} of {len(x):,} points; not drawn)"
+            )
+    return notes
+
+
+def _notes(
+    loss: Loss, kw: dict[str, Any], x_kind: str, through: str | None, classes: int
+) -> list[str]:
+    name = loss.name
+    notes = []
+    if through is not None and _BUILT_IN.get(name) == through:
+        notes.append(
+            f"{name} takes logits with {through} built in: --through {through} is the "
+            f"identity composition, the curve is {name} on z itself"
+        )
+    elif through == "sigmoid":
+        notes.append(f"{name} applied to σ(z); ∂L/∂z = ∂L/∂p · σ(z)(1 − σ(z))")
+    elif through == "softmax":
+        notes.append(
+            f"{name} applied to softmax(z) against the one-hot target, summed over the "
+            f"{classes} classes"
+        )
+    elif x_kind == "logit" and name == "bce":
+        notes.append("bce applied to σ(z) (--logits)")
+    if through == "softmax" or (loss.task == "multi-class" and name != "nll"):
+        notes.append(f"x is the true class's logit, the other {classes - 1} are 0")
+    if name == "nll":
+        notes.append(f"x is the true class's log-probability (K = {classes})")
+    if name == "gaussian_nll":
+        notes.append("the variance σ² is fixed at 1")
+    if name == "cosine_embedding":
+        notes.append("x₁ = (cos θ, sin θ), x₂ = (1, 0): x is the angle θ")
+    if name == "margin_ranking":
+        notes.append("x₂ = 0, so x = x₁ − x₂")
+    return notes
+
+
+# --- findings -------------------------------------------------------------------------
+
+
+def _findings(
+    kwargs: list[tuple[Loss, dict[str, Any]]],
+    x: torch.Tensor,
+    y: float,
+    x_kind: str,
+    through: str | None,
+    classes: int,
+    dtype: str,
+) -> list[str]:
+    names = {loss.name for loss, _ in kwargs}
+    findings = []
+    if names & {"bce", "bce_with_logits"}:
+        findings.extend(_bce_findings(y, dtype))
+    findings.extend(_precision_findings(kwargs, x, y, x_kind, through, classes, dtype))
+    return findings
+
+
+def _bce_findings(y: float, dtype: str) -> list[str]:
+    """bce on σ(z) against bce_with_logits, and the −100 clamp, measured by torch."""
+    import numpy as np
+    import torch
+
+    torch_dtype = getattr(torch, dtype)
+    found = []
+    clamp = torch.nn.functional.binary_cross_entropy(
+        torch.tensor([0.0], dtype=torch_dtype), torch.tensor([1.0], dtype=torch_dtype)
+    )
+    found.append(
+        f"bce clamps each log at −100: at p = 0 with target 1 torch returns "
+        f"{float(clamp):g} (exact: ∞)"
+    )
+    z = torch.linspace(-200.0, 200.0, 8001, dtype=torch_dtype).requires_grad_(True)
+    target = torch.full_like(z, y)
+    functional = torch.nn.functional
+    naive = functional.binary_cross_entropy(torch.sigmoid(z), target, reduction="none")
+    (g_naive,) = torch.autograd.grad(naive.sum(), z)
+    stable = functional.binary_cross_entropy_with_logits(z, target, reduction="none")
+    (g_stable,) = torch.autograd.grad(stable.sum(), z)
+    zs = z.detach().numpy().astype(np.float64)
+    for what, a, b in (
+        ("value", naive.detach(), stable.detach()),
+        ("gradient", g_naive, g_stable),
+    ):
+        a_np = a.numpy().astype(np.float64)
+        b_np = b.numpy().astype(np.float64)
+        off = np.abs(a_np - b_np) > 0.01 * np.maximum(1.0, np.abs(b_np))
+        if off.any():
+            i = int(np.argmax(np.where(off, np.abs(zs), -1)))
+            found.append(
+                f"bce on σ(z) vs bce_with_logits ({dtype}, target {y:g}): the {what} differs "
+                f"by > 1% for {_side(zs, off)} (at z = {zs[i]:g}: "
+                f"{a_np[i]:.4g} vs {b_np[i]:.4g})"
+            )
+    return found
+
+
+def _side(z: Any, off: Any) -> str:
+    """Where the two computations part by more than 1%: "z ≤ −27.6", "z ≥ 36.7", "|z| ≥ …"."""
+    import numpy as np
+
+    bad = z[off]
+    if (bad < 0).all():
+        return f"z ≤ {float(bad.max()):.3g}"
+    if (bad > 0).all():
+        return f"z ≥ {float(bad.min()):.3g}"
+    return f"|z| ≥ {float(np.min(np.abs(bad))):.3g}"
+
+
+def _precision_findings(
+    kwargs: list[tuple[Loss, dict[str, Any]]],
+    x: torch.Tensor,
+    y: float,
+    x_kind: str,
+    through: str | None,
+    classes: int,
+    dtype: str,
+) -> list[str]:
+    """Where float32 and float64 disagree on the plotted samples, per loss."""
+    import numpy as np
+    import torch
+
+    # On the CPU: an accelerator may lack float64 (MPS), and this is a side check.
+    x64 = x.detach().cpu().to(torch.float64)
+    x32 = x.detach().cpu().to(torch.float32)
+    found = []
+    for loss, kw in kwargs:
+        v64, g64 = _evaluate(loss, kw, x64, y, x_kind, through, classes)
+        v32, g32 = _evaluate(loss, kw, x32, y, x_kind, through, classes)
+        xs = x64.cpu().numpy()
+        for what, a, b in (("value", v32, v64), ("gradient", g32, g64)):
+            a_np = a.cpu().numpy().astype(np.float64)
+            b_np = b.cpu().numpy()
+            found.extend(_disagreement(loss.name, what, xs, a_np, b_np))
+    return found
+
+
+def _disagreement(name: str, what: str, x: Any, a: Any, b: Any) -> list[str]:
+    """Findings where float32 (a) parts from float64 (b): by more than DISAGREE where both
+    are finite, and where float32 alone overflows. Where float64 itself is not finite
+    there is no reference to compare with (the curve's own note reports that)."""
+    import numpy as np
+
+    reference = np.isfinite(b)
+    both = reference & np.isfinite(a)
+    rel = np.zeros_like(b)
+    rel[both] = np.abs(a[both] - b[both]) / np.maximum(1.0, np.abs(b[both]))
+    off = both & (rel > DISAGREE)
+    found = []
+    if off.any():
+        # Rounding makes the stretch ragged near its ends: report its hull and the worst.
+        worst = int(np.argmax(np.where(off, rel, -1.0)))
+        found.append(
+            f"{name}: float32 and float64 {what}s differ by > {DISAGREE:g} (relative) for x "
+            f"between {x[off].min():.4g} and {x[off].max():.4g} (worst {rel[worst]:.3g} at "
+            f"x = {x[worst]:.4g})"
+        )
+    overflow = reference & ~np.isfinite(a)
+    if overflow.any():
+        found.append(
+            f"{name}: the {what} overflows in float32 (not in float64) for x between "
+            f"{x[overflow].min():.4g} and {x[overflow].max():.4g}"
+        )
+    return found

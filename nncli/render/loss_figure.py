@@ -1,0 +1,286 @@
+"""The two-panel loss figure: L(x) on the left, ∂L/∂x (autograd) on the right.
+
+The same layout as the activation figure, built from its helpers: a fixed plot area,
+legends below the panels in a band the figure grows to hold (so they never cover a
+curve or a band), a single curve's vanishing-gradient region shaded full height, and
+with several curves one named strip per curve along the bottom. ``nncli loss mse bce
+--through sigmoid`` thus shows MSE's strip over the confidently wrong logits, where
+BCE has none.
+
+Without ``--show`` the figure is built on matplotlib's ``Figure`` directly, so pyplot
+and its GUI machinery are never imported.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from nncli.fmt import num
+from nncli.render.activation_figure import (
+    AXES_HEIGHT,
+    BELOW_AXES,
+    PAD,
+    TOP,
+    VANISHING_STYLE,
+    WIDTH,
+    FigureOutcome,
+    _anchor_legend,
+    _band,
+    _fit_legend,
+    _place_axes,
+    _shade_strips,
+    _span,
+    envelope,
+    focus_limits,
+)
+from nncli.render.figures import apply_language, can_show, pyplot, save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from nncli.core.losscurves import LossCurve, LossCurves
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "loss": "{label} loss",
+        "gradient": "{label} gradient (autograd)",
+        "losses": "Losses",
+        "gradients": "Gradients (autograd)",
+        "through": " through {act}",
+        "target": "target y = {y}",
+        "vanishing": "gradient vanishing: |∂L/∂{v}| < {t}",
+        "strips": "strip: |∂L/∂{v}| < {t} (gradient vanishing)",
+        "cut": "{label} (runs off the axes, to {top})",
+        "residual": "prediction − target  ŷ − y",
+        "probability": "predicted probability p",
+        "logit": "logit z",
+        "logit_through": "pre-activation logit z (prediction = {act}(z))",
+        "logit_class": "logit z of the true class (the other {k} are 0)",
+        "loss_axis": "loss L",
+        "grad_axis": "∂L/∂{v}",
+    },
+    "zh": {
+        "loss": "{label}",
+        "gradient": "{label}梯度(自动求导)",
+        "losses": "损失函数",
+        "gradients": "梯度(自动求导)",
+        "through": " (经过 {act})",
+        "target": "目标值 y = {y}",
+        "vanishing": "梯度消失区域 (|∂L/∂{v}| < {t})",
+        "strips": "色带: |∂L/∂{v}| < {t} (梯度消失区域)",
+        "cut": "{label} (超出坐标轴, 至 {top})",
+        "residual": "预测值 - 目标值 ŷ - y",
+        "probability": "预测概率 p",
+        "logit": "logit z",
+        "logit_through": "激活前的 logit z (预测值 = {act}(z))",
+        "logit_class": "真实类别的 logit z (其余 {k} 个为 0)",
+        "loss_axis": "损失 L",
+        "grad_axis": "梯度 ∂L/∂{v}",
+    },
+}
+
+# What "prediction" axes are called in Chinese (the registry's x_desc is English).
+X_DESC_ZH = {
+    "log-probability predicted": "预测的对数概率",
+    "log-rate predicted": "预测的对数速率",
+    "rate predicted": "预测的速率",
+    "distance between the pair": "样本对之间的距离",
+    "angle θ between x₁ and x₂ (radians)": "x₁ 与 x₂ 的夹角 θ (弧度)",
+    "score difference x₁ − x₂": "分数差 x₁ - x₂",
+}
+
+SINGLE_LOSS, SINGLE_GRAD = "tab:blue", "tab:red"
+
+
+def save_loss_figure(
+    result: LossCurves,
+    path: str | os.PathLike[str],
+    lang: str,
+    dpi: int = 150,
+    show: bool = False,
+) -> Path:
+    """Build and save the figure atomically; the path written."""
+    return render_loss_figure(result, path, lang=lang, dpi=dpi, show=show).path
+
+
+def render_loss_figure(
+    result: LossCurves,
+    path: str | os.PathLike[str],
+    *,
+    lang: str = "en",
+    dpi: int = 150,
+    show: bool = False,
+) -> FigureOutcome:
+    """As :func:`save_loss_figure`, with the language drawn and any warnings (zh
+    without a CJK font, ``--show`` without a display) for the caller to print."""
+    import matplotlib
+
+    warnings: list[str] = []
+    shown = False
+    with matplotlib.rc_context():
+        effective, warning = apply_language(lang)
+        if warning:
+            warnings.append(warning)
+        saved = save_figure(build_loss_figure(result, effective), path, dpi=dpi)
+        if show and not can_show(show):
+            warnings.append("--show: no display found (DISPLAY/WAYLAND_DISPLAY unset); saved only")
+        elif show:
+            shown = _show_window(result, effective, warnings)
+    return FigureOutcome(saved, effective, shown, warnings)
+
+
+def variable(result: LossCurves) -> str:
+    from nncli.core.losscurves import x_symbol
+
+    return x_symbol(result.x_kind)
+
+
+def x_label(result: LossCurves, lang: str) -> str:
+    text = TEXT[lang]
+    if result.x_kind == "logit" and result.through is not None:
+        return text["logit_through"].format(act=result.through)
+    if result.x_kind == "logit" and any(_multi_class(c) for c in result.curves):
+        return text["logit_class"].format(k=result.classes - 1)
+    if result.x_kind in ("residual", "probability", "logit"):
+        return text[result.x_kind]
+    return X_DESC_ZH.get(result.x_desc, result.x_desc) if lang == "zh" else result.x_desc
+
+
+def _multi_class(curve: LossCurve) -> bool:
+    return bool(curve.properties.get("task") == "multi-class")
+
+
+def build_loss_figure(result: LossCurves, lang: str, pyplot_module: Any = None) -> Figure:
+    """The two panels for ``result``; ``lang`` must already be applied (en or zh)."""
+    curves = result.curves
+    text = TEXT[lang]
+    single = len(curves) == 1
+    colours = [SINGLE_LOSS] if single else [f"C{i % 10}" for i in range(len(curves))]
+    names = [_label(c, lang) for c in curves]
+    limits = None if single else _focus(curves, names, text)
+    size = (WIDTH, TOP + AXES_HEIGHT + BELOW_AXES)
+    if pyplot_module is not None:
+        fig = pyplot_module.figure(figsize=size)
+    else:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=size)
+        FigureCanvasAgg(fig)  # a renderer to measure the legends with; nothing is drawn
+    _place_axes(fig, size[1], BELOW_AXES)
+    left, right = fig.subplots(1, 2)
+    for curve, colour in zip(curves, colours, strict=True):
+        left.plot(*envelope(curve.x, curve.value), color=colour, linewidth=2)
+        right.plot(
+            *envelope(curve.x, curve.grad), color=SINGLE_GRAD if single else colour, linewidth=2
+        )
+    if limits is not None:
+        left.set_ylim(*limits)
+    v = variable(result)
+    if single and curves[0].saturation:
+        _band(right, curves[0].saturation, 0, 1, **VANISHING_STYLE)
+    elif not single:
+        # The strips' helper reads .saturation, .dead and .name, which LossCurve has.
+        _shade_strips(right, cast(Any, curves), colours)
+    _titles(left, right, result, names, lang)
+    for ax in (left, right):
+        ax.set_xlabel(x_label(result, lang))
+        ax.set_xlim(result.lo, result.hi)
+        ax.grid(True, alpha=0.3)
+        ax.axhline(0, color="0.6", linewidth=0.8, zorder=0)
+    left.set_ylabel(text["loss_axis"])
+    right.set_ylabel(text["grad_axis"].format(v=v))
+    legends = _legend_entries(result, names, colours, lang)
+    placed = [_fit_legend(fig, left, *legends[0]), _fit_legend(fig, right, *legends[1])]
+    # The band below the x labels is as tall as the taller legend; the plot area keeps
+    # its size, so the figure grows rather than the axes shrinking.
+    bottom = BELOW_AXES + max(placed) + PAD
+    height = TOP + AXES_HEIGHT + bottom
+    fig.set_size_inches(WIDTH, height)
+    _place_axes(fig, height, bottom)
+    for ax in (left, right):
+        _anchor_legend(fig, ax, height)
+    return fig
+
+
+def _label(curve: LossCurve, lang: str) -> str:
+    return (curve.label_zh or curve.label) if lang == "zh" else curve.label
+
+
+def _titles(left: Axes, right: Axes, result: LossCurves, names: list[str], lang: str) -> None:
+    text = TEXT[lang]
+    if len(result.curves) == 1:
+        loss_title = text["loss"].format(label=names[0])
+        grad_title = text["gradient"].format(label=names[0])
+    else:
+        loss_title, grad_title = text["losses"], text["gradients"]
+    through = text["through"].format(act=result.through) if result.through else ""
+    target = text["target"].format(y=num(result.target))
+    left.set_title(f"{loss_title}{through}, {target}")
+    right.set_title(f"{grad_title}{through}")
+
+
+def _legend_entries(
+    result: LossCurves, names: Sequence[str], colours: Sequence[str], lang: str
+) -> list[tuple[list[Any], list[str]]]:
+    """(handles, labels) for the left and the right panel: proxies, since the bands
+    and strips are collections and a label may say that its curve runs off the axes."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    text = TEXT[lang]
+    v = variable(result)
+    t = num(result.threshold)
+    lines = [Line2D([], [], color=c, linewidth=2) for c in colours]
+    left = (list(lines), list(names))
+    if len(result.curves) == 1:
+        handles: list[Any] = [Line2D([], [], color=SINGLE_GRAD, linewidth=2)]
+        labels = [text["gradient"].format(label=_label(result.curves[0], lang))]
+        if result.curves[0].saturation:
+            handles.append(Patch(**VANISHING_STYLE))
+            labels.append(text["vanishing"].format(v=v, t=t))
+        return [left, (handles, labels)]
+    handles, labels = list(lines), [_label(c, lang) for c in result.curves]
+    if result.threshold > 0:
+        handles.append(Patch(facecolor="0.6", alpha=0.6))
+        labels.append(text["strips"].format(v=v, t=t))
+    return [left, (handles, labels)]
+
+
+def _focus(
+    curves: Sequence[LossCurve], labels: list[str], text: dict[str, str]
+) -> tuple[float, float] | None:
+    """Focused y-limits for the loss panel (a loss 100× taller would flatten the
+    others); the legend says which curves leave the axes, and how far they go."""
+    spans = [_span(c.value) for c in curves]
+    limits = focus_limits(spans)
+    if limits is None:
+        return None
+    for i, (lo, hi) in enumerate(spans):
+        if hi > limits[1] or lo < limits[0]:
+            top = num(hi if hi > limits[1] else lo, 3)
+            labels[i] = text["cut"].format(label=labels[i], top=top)
+    return limits
+
+
+def _show_window(result: LossCurves, lang: str, warnings: list[str]) -> bool:
+    try:
+        plt = pyplot(show=True)
+        if str(plt.get_backend()).lower() == "agg":
+            warnings.append("--show: no interactive matplotlib backend available; saved only")
+            return False
+        fig = build_loss_figure(result, lang, plt)
+        try:
+            plt.show()  # returns when the user closes the window
+        finally:
+            plt.close(fig)
+    except Exception as exc:  # any GUI toolkit failure: the saved file is what counts
+        warnings.append(
+            f"--show: could not open a window ({type(exc).__name__}: {exc}); saved only"
+        )
+        return False
+    return True

@@ -1,0 +1,175 @@
+"""The loss figure: non-empty PNG/SVG/PDF, byte-reproducible, legends below the data,
+shading, Chinese labels; and the terminal renderers at 80 columns."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pytest
+from rich.console import Console
+
+from nncli.core.losscurves import LossCurves, compute_curves
+from nncli.core.losses import LOSSES, get_loss
+from nncli.render.figures import apply_language, find_cjk_font
+from nncli.render.loss_figure import build_loss_figure, render_loss_figure, save_loss_figure
+from nncli.render.loss_tables import (
+    render_loss_catalogue,
+    render_loss_curves,
+    render_loss_info,
+)
+
+MAGIC = {"png": b"\x89PNG", "svg": b"<?xml", "pdf": b"%PDF"}
+
+
+def result(*names: str, **options: Any) -> LossCurves:
+    settings: dict[str, Any] = {
+        "target": None,
+        "through": None,
+        "logits": False,
+        "classes": 3,
+        "lo": None,
+        "hi": None,
+        "points": 200,
+        "dtype": "float64",
+        "threshold": 0.05,
+        "device": "cpu",
+    }
+    settings.update(options)
+    return compute_curves([(get_loss(n), {}) for n in names], **settings)
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+def test_every_format_is_written_and_reproducible(tmp_path: Path, fmt: str) -> None:
+    data = result("mse", "bce", through="sigmoid")
+    first = save_loss_figure(data, tmp_path / f"a.{fmt}", "en")
+    second = save_loss_figure(data, tmp_path / f"b.{fmt}", "en")
+    content = first.read_bytes()
+    assert len(content) > 5000 and content.startswith(MAGIC[fmt])
+    assert content == second.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"a.{fmt}", f"b.{fmt}"]  # no temp
+
+
+def _legend_texts(ax: Any) -> list[str]:
+    legend = ax.get_legend()
+    assert legend is not None
+    return [t.get_text() for t in legend.get_texts()]
+
+
+def _bottom_of_axes(fig: Any) -> float:
+    return min(ax.get_window_extent().y0 for ax in fig.axes)
+
+
+@pytest.mark.parametrize(
+    ("names", "options"),
+    [(("mse", "bce"), {"through": "sigmoid"}), (("bce",), {}), (("mse", "huber", "mae"), {})],
+)
+def test_legends_sit_below_the_panels(names: tuple[str, ...], options: dict[str, Any]) -> None:
+    fig = build_loss_figure(result(*names, **options), "en")
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    bottom = _bottom_of_axes(fig)
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        assert legend is not None
+        assert legend.get_window_extent(renderer).y1 < bottom
+
+
+def test_the_mse_vs_bce_figure_has_a_strip_per_loss() -> None:
+    fig = build_loss_figure(result("mse", "bce", through="sigmoid"), "en")
+    left, right = fig.axes
+    assert "through sigmoid" in left.get_title() and "y = 1" in left.get_title()
+    assert right.get_ylabel() == "∂L/∂z"
+    assert "pre-activation logit z" in right.get_xlabel()
+    names = {t.get_text() for t in right.texts}
+    assert {"mse", "bce"} <= names
+    strips = [c for c in right.collections if len(c.get_paths()) > 0]
+    assert len(strips) == 2  # mse: two stretches, bce: one (one collection each)
+    labels = _legend_texts(right)
+    assert any("|∂L/∂z| < 0.05" in label for label in labels)
+
+
+def test_a_single_loss_shades_full_height() -> None:
+    fig = build_loss_figure(result("mse", through="sigmoid"), "en")
+    left, right = fig.axes
+    assert left.get_title().startswith("MSE loss")
+    assert len(right.collections) == 1
+    labels = _legend_texts(right)
+    assert "gradient vanishing: |∂L/∂z| < 0.05" in labels
+
+
+def test_a_tall_loss_runs_off_the_axes_and_says_so() -> None:
+    fig = build_loss_figure(result("mse", "bce", through="sigmoid"), "en")
+    labels = _legend_texts(fig.axes[0])
+    assert labels[1].startswith("BCE (runs off the axes, to 8")
+
+
+@pytest.mark.skipif(find_cjk_font() is None, reason="no font with Chinese glyphs installed")
+def test_chinese_labels(tmp_path: Path) -> None:
+    data = result("mse", "bce", through="sigmoid")
+    outcome = render_loss_figure(data, tmp_path / "zh.png", lang="zh")
+    assert outcome.language == "zh" and not outcome.warnings
+    assert outcome.path.stat().st_size > 5000
+    with matplotlib.rc_context():
+        apply_language("zh")
+        fig = build_loss_figure(data, "zh")
+    left, right = fig.axes
+    assert left.get_title().startswith("损失函数") and "目标值" in left.get_title()
+    assert right.get_title().startswith("梯度")
+    assert left.get_ylabel() == "损失 L" and right.get_ylabel() == "梯度 ∂L/∂z"
+    assert "激活前的 logit z" in left.get_xlabel()
+    assert _legend_texts(left)[0] == "均方误差"
+
+
+def test_every_prediction_axis_has_a_chinese_name() -> None:
+    from nncli.render.loss_figure import X_DESC_ZH
+
+    descs = {loss.x_desc for loss in LOSSES.values() if loss.x_kind == "prediction"}
+    assert descs | {"rate predicted"} <= set(X_DESC_ZH)
+
+
+# --- terminal renderers -------------------------------------------------------------------
+
+
+def _console(width: int) -> Console:
+    return Console(width=width, file=io.StringIO(), markup=False, no_color=True)
+
+
+def _checked(console: Console) -> str:
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    for line in text.splitlines():
+        assert len(line) <= console.width, line
+        assert "…" not in line
+    return text
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_catalogue_keeps_every_column(width: int) -> None:
+    console = _console(width)
+    render_loss_catalogue(list(LOSSES.values()), console)
+    text = _checked(console)
+    for column in ("Name", "Task", "Loss", "Pairs with", "Prediction", "Target"):
+        assert column in text
+    for name in LOSSES:
+        assert name in text
+    assert "(bce_logits)" in text and "log-probabilities" in text
+
+
+def test_info_has_the_pairing_table_with_its_row_marked() -> None:
+    console = _console(80)
+    render_loss_info(get_loss("cross_entropy"), console)
+    text = _checked(console)
+    assert "交叉熵损失" in text and "double softmax" in text
+    assert "--label-smoothing" in text and "≥ 0 and ≤ 1" in text
+    marked = [line for line in text.splitlines() if line.lstrip().startswith("▶")]
+    assert len(marked) == 1 and "cross_entropy" in marked[0] and "softmax" in marked[0]
+
+
+def test_curves_report_the_intervals_and_findings() -> None:
+    console = _console(80)
+    render_loss_curves(result("mse", "bce", through="sigmoid"), "x.png", "en", console)
+    text = _checked(console)
+    assert text.startswith("Wrote x.png")
+    assert "x < -3.6" in text  # mse's vanishing gradient, confidently wrong
+    assert "Numerical stability" in text and "−100" in text
