@@ -27,13 +27,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from nncli.core.losses import ALIASES as LOSS_ALIASES
-from nncli.core.losses import LOSSES
 from typer.testing import CliRunner
 
 from nncli.cli import app
 from nncli.core.activations import ACTIVATIONS
 from nncli.core.inits import INIT_SCHEMES as SCHEMES
+from nncli.core.losses import ALIASES as LOSS_ALIASES
+from nncli.core.losses import LOSSES
 from tests.tomlgen import toml_value
 
 EXAMPLES = int(os.environ.get("NNCLI_FUZZ_EXAMPLES", "400"))
