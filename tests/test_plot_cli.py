@@ -180,10 +180,8 @@ def test_catalogue_does_not_import_torch_or_matplotlib() -> None:
 
 def _titles_and_legends(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Capture the texts of every figure the command saves."""
-    from nncli.render import activation_figure
-
     seen: list[list[str]] = []
-    real = activation_figure.save_figure
+    real = figures.save_figure
 
     def spy(fig: object, path: object, dpi: int = 150) -> Path:
         texts = []
@@ -195,7 +193,7 @@ def _titles_and_legends(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
         seen.append(texts)
         return real(fig, path, dpi=dpi)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(activation_figure, "save_figure", spy)
+    monkeypatch.setattr(figures, "save_figure", spy)
     return seen
 
 
@@ -300,10 +298,8 @@ def test_show_with_a_display(
     fake: FakePyplot,
     warning: str | None,
 ) -> None:
-    from nncli.render import activation_figure
-
     monkeypatch.setattr(figures, "has_display", lambda: True)
-    monkeypatch.setattr(activation_figure, "pyplot", lambda show=False: fake)
+    monkeypatch.setattr(figures, "pyplot", lambda show=False: fake)
     out = cli("plot", "relu", "--show", *SMALL)
     assert out.exit_code == 0, out.stderr
     assert (tmp_path / "relu.png").exists()  # saved before any window is tried

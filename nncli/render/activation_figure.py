@@ -19,12 +19,10 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nncli.fmt import num
-from nncli.render.figures import apply_language, can_show, pyplot, save_figure
+from nncli.render.figures import FigureOutcome, render_and_save
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -88,14 +86,6 @@ NOTE_HEIGHT, PAD = 0.28, 0.12
 # A curve taller than this many times the shortest one would flatten it: the
 # y-axis then follows the shorter curves and the tall ones run off the top.
 FOCUS_RATIO = 4.0
-
-
-@dataclass
-class FigureOutcome:
-    path: Path
-    language: str  # the language actually drawn (zh falls back to en without a font)
-    shown: bool
-    warnings: list[str] = field(default_factory=list)
 
 
 def _prime(lang: str) -> str:
@@ -436,42 +426,11 @@ def render_figure(
     dpi: int = 150,
     show: bool = False,
 ) -> FigureOutcome:
-    """Build and save the figure atomically; with ``show`` and a display, also show it.
-
-    The file is always written first, from a figure that needs no display. Only
-    then is a window attempted, and any failure there (no GUI toolkit, a DISPLAY
-    that cannot be opened) is a warning, never an error: the file is the result.
-    """
-    import matplotlib
-
-    warnings: list[str] = []
-    shown = False
-    with matplotlib.rc_context():
-        effective, warning = apply_language(lang)
-        if warning:
-            warnings.append(warning)
-        saved = save_figure(build_figure(curves, effective), path, dpi=dpi)
-        if show and not can_show(show):
-            warnings.append("--show: no display found (DISPLAY/WAYLAND_DISPLAY unset); saved only")
-        elif show:
-            shown = _show_window(curves, effective, warnings)
-    return FigureOutcome(saved, effective, shown, warnings)
-
-
-def _show_window(curves: Sequence[Curve], lang: str, warnings: list[str]) -> bool:
-    try:
-        plt = pyplot(show=True)
-        if str(plt.get_backend()).lower() == "agg":
-            warnings.append("--show: no interactive matplotlib backend available; saved only")
-            return False
-        fig = build_figure(curves, lang, plt)
-        try:
-            plt.show()  # returns when the user closes the window
-        finally:
-            plt.close(fig)
-    except Exception as exc:  # any GUI toolkit failure: the saved file is what counts
-        warnings.append(
-            f"--show: could not open a window ({type(exc).__name__}: {exc}); saved only"
-        )
-        return False
-    return True
+    """Build and save the figure atomically; with ``show`` and a display, also show it."""
+    return render_and_save(
+        lambda language, plt: build_figure(curves, language, plt),
+        path,
+        lang=lang,
+        dpi=dpi,
+        show=show,
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,3 +145,60 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> Pa
             fig.savefig(tmp, dpi=dpi, format=fmt, metadata=metadata)
 
     return atomic_write(target, write)
+
+
+@dataclass
+class FigureOutcome:
+    path: Path
+    language: str  # the language actually drawn (zh falls back to en without a font)
+    shown: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+# build(lang, pyplot_module) -> Figure: draws the figure in ``lang``; with a pyplot
+# module it creates the figure through it (so plt.show() can display it).
+Build = Callable[[str, Any], "Figure"]
+
+
+def render_and_save(
+    build: Build, path: str | os.PathLike[str], *, lang: str, dpi: int, show: bool
+) -> FigureOutcome:
+    """Build and save a figure atomically; with ``show`` and a display, also show it.
+
+    The file is always written first, from a figure that needs no display. Only
+    then is a window attempted, and any failure there (no GUI toolkit, a DISPLAY
+    that cannot be opened) is a warning, never an error: the file is the result.
+    """
+    import matplotlib
+
+    warnings: list[str] = []
+    shown = False
+    with matplotlib.rc_context():
+        effective, warning = apply_language(lang)
+        if warning:
+            warnings.append(warning)
+        saved = save_figure(build(effective, None), path, dpi=dpi)
+        if show and not can_show(show):
+            warnings.append("--show: no display found (DISPLAY/WAYLAND_DISPLAY unset); saved only")
+        elif show:
+            shown = _show_window(build, effective, warnings)
+    return FigureOutcome(saved, effective, shown, warnings)
+
+
+def _show_window(build: Build, lang: str, warnings: list[str]) -> bool:
+    try:
+        plt = pyplot(show=True)
+        if str(plt.get_backend()).lower() == "agg":
+            warnings.append("--show: no interactive matplotlib backend available; saved only")
+            return False
+        fig = build(lang, plt)
+        try:
+            plt.show()  # returns when the user closes the window
+        finally:
+            plt.close(fig)
+    except Exception as exc:  # any GUI toolkit failure: the saved file is what counts
+        warnings.append(
+            f"--show: could not open a window ({type(exc).__name__}: {exc}); saved only"
+        )
+        return False
+    return True

@@ -26,7 +26,6 @@ from nncli.render.activation_figure import (
     TOP,
     VANISHING_STYLE,
     WIDTH,
-    FigureOutcome,
     _anchor_legend,
     _band,
     _fit_legend,
@@ -36,7 +35,7 @@ from nncli.render.activation_figure import (
     envelope,
     focus_limits,
 )
-from nncli.render.figures import apply_language, can_show, pyplot, save_figure
+from nncli.render.figures import FigureOutcome, render_and_save
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -117,20 +116,13 @@ def render_loss_figure(
 ) -> FigureOutcome:
     """As :func:`save_loss_figure`, with the language drawn and any warnings (zh
     without a CJK font, ``--show`` without a display) for the caller to print."""
-    import matplotlib
-
-    warnings: list[str] = []
-    shown = False
-    with matplotlib.rc_context():
-        effective, warning = apply_language(lang)
-        if warning:
-            warnings.append(warning)
-        saved = save_figure(build_loss_figure(result, effective), path, dpi=dpi)
-        if show and not can_show(show):
-            warnings.append("--show: no display found (DISPLAY/WAYLAND_DISPLAY unset); saved only")
-        elif show:
-            shown = _show_window(result, effective, warnings)
-    return FigureOutcome(saved, effective, shown, warnings)
+    return render_and_save(
+        lambda language, plt: build_loss_figure(result, language, plt),
+        path,
+        lang=lang,
+        dpi=dpi,
+        show=show,
+    )
 
 
 def variable(result: LossCurves) -> str:
@@ -265,22 +257,3 @@ def _focus(
             top = num(hi if hi > limits[1] else lo, 3)
             labels[i] = text["cut"].format(label=labels[i], top=top)
     return limits
-
-
-def _show_window(result: LossCurves, lang: str, warnings: list[str]) -> bool:
-    try:
-        plt = pyplot(show=True)
-        if str(plt.get_backend()).lower() == "agg":
-            warnings.append("--show: no interactive matplotlib backend available; saved only")
-            return False
-        fig = build_loss_figure(result, lang, plt)
-        try:
-            plt.show()  # returns when the user closes the window
-        finally:
-            plt.close(fig)
-    except Exception as exc:  # any GUI toolkit failure: the saved file is what counts
-        warnings.append(
-            f"--show: could not open a window ({type(exc).__name__}: {exc}); saved only"
-        )
-        return False
-    return True
