@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from nncli.core.activations import ACTIVATIONS, get_activation
-from nncli.core.curves import compute_curve, compute_curves
+from nncli.core.activation.activations import ACTIVATIONS, get_activation
+from nncli.core.activation.curves import compute_curve, compute_curves
 from nncli.render.activation_tables import (
     render_catalogue,
     render_info,

@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nncli.core.activations import ACTIVATIONS, ALIASES, activation_names, get_activation
-from nncli.core.inits import INIT_SCHEMES
+from nncli.core.activation.activations import ACTIVATIONS, ALIASES, activation_names, get_activation
+from nncli.core.init.inits import INIT_SCHEMES
 from nncli.errors import UsageError
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
@@ -234,7 +234,7 @@ def test_registry_import_does_not_import_torch() -> None:
     import sys
 
     code = (
-        "import sys, nncli.core.activations as a; a.ACTIVATIONS['relu'].properties(); "
+        "import sys, nncli.core.activation.activations as a; a.ACTIVATIONS['relu'].properties(); "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nncli.core.config import (
+from nncli.core.model.config import (
     MAX_CONFIG_BYTES,
     RESERVED_NAMES,
     LayerSpec,
@@ -22,7 +22,7 @@ from nncli.core.config import (
     module_names,
     parse_config,
 )
-from nncli.core.model import build_model
+from nncli.core.model.model import build_model
 from nncli.errors import UsageError
 from nncli.limits import MAX_SIZE
 from tests.tomlgen import quote, toml_value
@@ -126,7 +126,7 @@ def test_config_parsing_imports_no_torch() -> None:
     import sys
 
     code = (
-        "import sys; from nncli.core.config import load_config; "
+        "import sys; from nncli.core.model.config import load_config; "
         "load_config('deep_tanh'); print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

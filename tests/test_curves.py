@@ -12,9 +12,9 @@ import torch
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from nncli.core import curves as curves_mod
-from nncli.core.activations import ACTIVATIONS, get_activation
-from nncli.core.curves import (
+from nncli.core.activation import curves as curves_mod
+from nncli.core.activation.activations import ACTIVATIONS, get_activation
+from nncli.core.activation.curves import (
     MAX_POINTS,
     clip_regions,
     compute_curve,

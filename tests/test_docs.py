@@ -49,7 +49,7 @@ def test_ci_runs_the_readmes_test_command() -> None:
 
 
 def test_every_bundled_config_and_json_key_is_in_the_readme() -> None:
-    from nncli.core.config import bundled_configs
+    from nncli.core.model.config import bundled_configs
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in bundled_configs():

@@ -30,10 +30,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nncli.cli import app
-from nncli.core.activations import ACTIVATIONS
-from nncli.core.inits import INIT_SCHEMES as SCHEMES
-from nncli.core.losses import ALIASES as LOSS_ALIASES
-from nncli.core.losses import LOSSES
+from nncli.core.activation.activations import ACTIVATIONS
+from nncli.core.init.inits import INIT_SCHEMES as SCHEMES
+from nncli.core.loss.losses import ALIASES as LOSS_ALIASES
+from nncli.core.loss.losses import LOSSES
 from tests.tomlgen import toml_value
 
 EXAMPLES = int(os.environ.get("NNCLI_FUZZ_EXAMPLES", "400"))

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from nncli.core import theory as th
-from nncli.core.activations import get_activation
-from nncli.core.inits import INIT_SCHEMES, get_scheme
-from nncli.core.initstats import Empirical, compare, scheme_warnings, std_measurable
-from nncli.core.propagation import propagate
+from nncli.core.activation.activations import get_activation
+from nncli.core.init import theory as th
+from nncli.core.init.inits import INIT_SCHEMES, get_scheme
+from nncli.core.init.initstats import Empirical, compare, scheme_warnings, std_measurable
+from nncli.core.init.propagation import propagate
 from nncli.errors import UsageError
 from tests.conftest import Invoke
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from nncli.core.activations import get_activation
-from nncli.core.inits import resolve_all
-from nncli.core.initstats import InitStatsResult, run
+from nncli.core.activation.activations import get_activation
+from nncli.core.init.inits import resolve_all
+from nncli.core.init.initstats import InitStatsResult, run
 from tests.conftest import Invoke, check_golden
 
 MULTI = ["xavier", "normal", "--std", "0.02", "sparse", "--sparsity", "0.5"]

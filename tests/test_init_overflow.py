@@ -1,7 +1,7 @@
 """Depth propagation past float32's range: each overflow found where it happens.
 
 The reference is a hand-written torch loop (retain_grad, explicit isfinite masks),
-independent of nncli.core.propagation's hooks and counters.
+independent of nncli.core.init.propagation's hooks and counters.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import math
 import pytest
 import torch
 
-from nncli.core.activations import get_activation
-from nncli.core.inits import get_scheme
-from nncli.core.propagation import Propagation, propagate
+from nncli.core.activation.activations import get_activation
+from nncli.core.init.inits import get_scheme
+from nncli.core.init.propagation import Propagation, propagate
 from tests.conftest import Invoke
 
 

@@ -10,7 +10,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nncli.core.inits import INIT_SCHEMES
+from nncli.core.init.inits import INIT_SCHEMES
 from tests.conftest import Invoke, Outcome
 
 

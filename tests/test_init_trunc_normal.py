@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nncli.core import theory as th
-from nncli.core.inits import get_scheme
+from nncli.core.init import theory as th
+from nncli.core.init.inits import get_scheme
 from nncli.errors import UsageError
 from tests.conftest import Invoke
 

@@ -7,7 +7,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nncli.core.inits import FAMILIES, INIT_SCHEMES, expand, get_scheme, resolve_all, scheme_names
+from nncli.core.init.inits import (
+    FAMILIES,
+    INIT_SCHEMES,
+    expand,
+    get_scheme,
+    resolve_all,
+    scheme_names,
+)
 from nncli.errors import UsageError
 
 ALL_PARAMS = sorted({p for s in INIT_SCHEMES.values() for p in s.param_names})

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nncli.core.losses import LOSSES, PAIRINGS
+from nncli.core.loss.losses import LOSSES, PAIRINGS
 from tests.conftest import Invoke, check_golden
 
 # ------------------------------------------------------------------ catalogue

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nncli.core.losscurves import LossCurves, compute_curves, default_range
-from nncli.core.losses import Loss, get_loss
+from nncli.core.loss.losscurves import LossCurves, compute_curves, default_range
+from nncli.core.loss.losses import Loss, get_loss
 from nncli.errors import UsageError
 
 
@@ -277,7 +277,7 @@ def test_work_that_would_not_fit_is_refused_before_allocating(
 
 
 def test_the_estimate_grows_with_the_classes() -> None:
-    from nncli.core.losscurves import estimate_bytes
+    from nncli.core.loss.losscurves import estimate_bytes
 
     ce: list[tuple[Loss, dict[str, Any]]] = [(get_loss("cross_entropy"), {})]
     mse: list[tuple[Loss, dict[str, Any]]] = [(get_loss("mse"), {})]

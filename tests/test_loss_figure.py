@@ -11,8 +11,8 @@ import matplotlib
 import pytest
 from rich.console import Console
 
-from nncli.core.losscurves import LossCurves, compute_curves
-from nncli.core.losses import LOSSES, get_loss
+from nncli.core.loss.losscurves import LossCurves, compute_curves
+from nncli.core.loss.losses import LOSSES, get_loss
 from nncli.render.figures import apply_language, find_cjk_font
 from nncli.render.loss_figure import build_loss_figure, render_loss_figure, save_loss_figure
 from nncli.render.loss_tables import (

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nncli.core.inputs import load_rows, read_rows
-from nncli.core.lossinputs import parse_values
+from nncli.core.loss.lossinputs import parse_values
 from nncli.errors import UsageError
 
 

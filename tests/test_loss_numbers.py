@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 
-from nncli.core.losses import LOSSES, get_loss
-from nncli.core.losseval import TARGET_KINDS, LossEvaluation, evaluate
+from nncli.core.loss.losses import LOSSES, get_loss
+from nncli.core.loss.losseval import TARGET_KINDS, LossEvaluation, evaluate
 from nncli.errors import UsageError
 from nncli.render.loss_numbers import evaluation_document, render_evaluation
 from tests.conftest import Invoke, check_golden

@@ -15,7 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nncli.core.losses import (
+from nncli.core.loss.losses import (
     ALIASES,
     INPUTS,
     LOSSES,
@@ -116,7 +116,9 @@ def test_pairings_name_registered_losses() -> None:
 
 
 def test_registry_does_not_import_torch() -> None:
-    code = "import sys, nncli.core.losses as m; m.get_loss('mse'); print('torch' in sys.modules)"
+    code = (
+        "import sys, nncli.core.loss.losses as m; m.get_loss('mse'); print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -265,7 +265,7 @@ def test_nncli_debug_accepts_booleans(cli, value: str, traceback: bool) -> None:
 
 
 def test_end_of_input_is_not_taken_for_ctrl_c(cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    import nncli.core.summary as summary_module
+    import nncli.core.model.summary as summary_module
 
     def eof(*args: object, **kwargs: object) -> None:
         raise EOFError("ran out of input")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from nncli.core.config import bundled_configs
+from nncli.core.model.config import bundled_configs
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.stem for p in (REPO / "configs").glob("*.toml"))
@@ -31,7 +31,7 @@ SHIPPED = sorted(p.stem for p in (REPO / "configs").glob("*.toml"))
 PROBE = """
 import json, nncli
 from importlib import resources
-from nncli.core.config import bundled_configs, bundled_folder, load_config
+from nncli.core.model.config import bundled_configs, bundled_folder, load_config
 print(json.dumps({
     "file": nncli.__file__,
     "names": bundled_configs(),

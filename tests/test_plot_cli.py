@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nncli.core.activations import ACTIVATIONS
+from nncli.core.activation.activations import ACTIVATIONS
 from nncli.render import figures
 from tests.conftest import Invoke, check_golden
 

@@ -17,8 +17,8 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from nncli.core.activations import get_activation
-from nncli.core.curves import compute_curves
+from nncli.core.activation.activations import get_activation
+from nncli.core.activation.curves import compute_curves
 from nncli.render import figures
 from nncli.render.activation_figure import build_figure, focus_limits
 from tests.conftest import Invoke

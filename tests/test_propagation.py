@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from nncli.core.activations import get_activation
-from nncli.core.inits import get_scheme
-from nncli.core.propagation import Propagation, propagate, propagation_bytes
+from nncli.core.activation.activations import get_activation
+from nncli.core.init.inits import get_scheme
+from nncli.core.init.propagation import Propagation, propagate, propagation_bytes
 
 WIDTH, DEPTH, BATCH = 256, 30, 256
 

@@ -196,7 +196,7 @@ def test_batch_must_be_at_least_one(cli, batch: str) -> None:
 def test_a_batch_too_large_is_refused_before_allocating(
     cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nncli.core.model as model_module
+    import nncli.core.model.model as model_module
 
     def must_not_build(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was built")
@@ -217,8 +217,8 @@ def test_ten_billion_parameter_run_is_refused(cli) -> None:
 @given(st.lists(st.floats(-1e3, 1e3, width=32), min_size=3, max_size=3))
 @settings(max_examples=25, deadline=None)
 def test_any_finite_row_gives_a_probability_distribution(row: list[float]) -> None:
-    from nncli.core.config import load_config
-    from nncli.core.forward import run_forward
+    from nncli.core.model.config import load_config
+    from nncli.core.model.forward import run_forward
 
     result = run_forward(load_config("demo"), "cpu", rows=np.array([row], dtype=np.float32))
     (out,) = result.output

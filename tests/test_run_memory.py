@@ -16,9 +16,9 @@ import textwrap
 
 import pytest
 
-from nncli.core import forward
-from nncli.core.config import load_config
 from nncli.core.memory import format_bytes
+from nncli.core.model import forward
+from nncli.core.model.config import load_config
 
 # Runs in a fresh interpreter: a warm-up run loads Python, torch and nncli, then
 # the measured run's peak RSS above that is what the run itself held.
@@ -77,7 +77,7 @@ def test_the_estimate_bounds_the_measured_peak(config: str, batch: int, args: tu
 def test_a_batch_beyond_the_limit_is_refused_before_allocating(
     cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nncli.core.model as model_module
+    import nncli.core.model.model as model_module
 
     def must_not_build(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was built")

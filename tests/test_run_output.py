@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from nncli.core.forward import NamedParam, RunResult
+from nncli.core.model.forward import NamedParam, RunResult
 from nncli.render import jsonstream
 from nncli.render.jsonout import emit
 from nncli.render.run_tables import MAX_COLUMNS, render_run

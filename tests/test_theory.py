@@ -9,8 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nncli.core import theory as th
-from nncli.core.inits import INIT_SCHEMES, get_scheme
+from nncli.core.init import theory as th
+from nncli.core.init.inits import INIT_SCHEMES, get_scheme
 
 
 @pytest.mark.parametrize("nonlinearity", th.NONLINEARITIES)

@@ -17,7 +17,7 @@ def _complete_device(incomplete: str) -> list[str]:
 
 
 def _complete_config(incomplete: str) -> list[str]:
-    from nncli.core.config import bundled_configs
+    from nncli.core.model.config import bundled_configs
 
     return [c for c in bundled_configs() if c.startswith(incomplete)]
 

@@ -15,7 +15,7 @@ def activations(json_out: JsonOpt = False) -> None:
 
 def show_catalogue(command: str, json_out: bool) -> None:
     """Shared by ``nncli activations`` and ``nncli plot --list``."""
-    from nncli.core.activations import ACTIVATIONS
+    from nncli.core.activation.activations import ACTIVATIONS
 
     entries = list(ACTIVATIONS.values())
     if json_out:

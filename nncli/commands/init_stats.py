@@ -16,8 +16,8 @@ from nncli.commands._options import (
     check_seed,
     lang_option,
 )
-from nncli.core.inits import FAMILIES, scheme_names
-from nncli.core.theory import NONLINEARITIES
+from nncli.core.init.inits import FAMILIES, scheme_names
+from nncli.core.init.theory import NONLINEARITIES
 from nncli.errors import UsageError
 
 SCHEME_PANEL = "Scheme parameters (only those the scheme takes)"
@@ -28,13 +28,13 @@ DEFAULT_BATCH = 1024
 
 
 def _complete_scheme(incomplete: str) -> list[str]:
-    from nncli.core.inits import scheme_names
+    from nncli.core.init.inits import scheme_names
 
     return [n for n in scheme_names(include_families=True) if n.startswith(incomplete)]
 
 
 def _complete_activation(incomplete: str) -> list[str]:
-    from nncli.core.activations import activation_names
+    from nncli.core.activation.activations import activation_names
 
     return [n for n in activation_names(include_aliases=True) if n.startswith(incomplete)]
 
@@ -175,8 +175,8 @@ def init_stats(
     exploding or saturated. Example:
     `nncli init-stats xavier_normal kaiming_normal --depth 30 --plot cmp.png`
     """
-    from nncli.core.activations import get_activation
-    from nncli.core.inits import resolve_all
+    from nncli.core.activation.activations import get_activation
+    from nncli.core.init.inits import resolve_all
     from nncli.render.figures import FIGURE_FORMATS, resolve_language
 
     given = {
@@ -211,7 +211,7 @@ def init_stats(
     elif depth is not None:
         act = get_activation(DEFAULT_DEPTH_ACTIVATION)
     if depth is not None and act is not None:
-        from nncli.core.propagation import check_activation
+        from nncli.core.init.propagation import check_activation
 
         check_activation(act)
 
@@ -225,7 +225,7 @@ def init_stats(
 
     chosen = select_device(device)
 
-    from nncli.core.initstats import run
+    from nncli.core.init.initstats import run
     from nncli.render.console import info, warn
     from nncli.render.progress import progress
 

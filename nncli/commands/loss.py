@@ -29,7 +29,7 @@ _CATALOGUE = "Catalogue"
 
 
 def _complete_loss(incomplete: str) -> list[str]:
-    from nncli.core.losses import ALIASES, loss_names
+    from nncli.core.loss.losses import ALIASES, loss_names
 
     return [n for n in [*loss_names(), *ALIASES] if n.startswith(incomplete)]
 
@@ -335,7 +335,7 @@ def losses(json_out: JsonOpt = False) -> None:
 
 
 def show_catalogue(command: str, json_out: bool) -> None:
-    from nncli.core.losses import LOSSES, PAIRINGS
+    from nncli.core.loss.losses import LOSSES, PAIRINGS
 
     entries = list(LOSSES.values())
     if json_out:
@@ -358,7 +358,7 @@ def show_catalogue(command: str, json_out: bool) -> None:
 
 
 def _resolve(names: list[str]) -> list[Any]:
-    from nncli.core.losses import get_loss
+    from nncli.core.loss.losses import get_loss
 
     if not names:
         raise UsageError(
@@ -436,8 +436,8 @@ def _numbers(
     dtype: str,
     json_out: bool,
 ) -> None:
-    from nncli.core.losseval import REDUCTIONS, evaluate
-    from nncli.core.lossinputs import parse_values
+    from nncli.core.loss.losseval import REDUCTIONS, evaluate
+    from nncli.core.loss.lossinputs import parse_values
 
     if len(losses) != 1:
         raise UsageError(
@@ -500,7 +500,7 @@ def _figure(
     device: str | None,
     json_out: bool,
 ) -> None:
-    from nncli.core.curves import validate_range, validate_spacing, validate_threshold
+    from nncli.core.activation.curves import validate_range, validate_spacing, validate_threshold
     from nncli.render.figures import FIGURE_FORMATS, resolve_language
     from nncli.render.files import check_output_path
 
@@ -522,7 +522,7 @@ def _figure(
     )
 
     from nncli.core.device import select_device
-    from nncli.core.losscurves import compute_curves
+    from nncli.core.loss.losscurves import compute_curves
 
     chosen = select_device(device)
     result = compute_curves(
@@ -566,7 +566,7 @@ def default_output(losses: list[Any], through: str | None, language: str) -> str
 
 def figure_document(result: Any, output: str, language: str) -> dict[str, Any]:
     """The ``--json`` document of a figure: the issue's keys, then the sampling."""
-    from nncli.core.losses import get_loss
+    from nncli.core.loss.losses import get_loss
 
     series = []
     for curve in result.curves:

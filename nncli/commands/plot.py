@@ -20,7 +20,7 @@ WORK_BYTES_PER_POINT, KEPT_BYTES_PER_POINT = 104, 24
 
 
 def _complete_activation(incomplete: str) -> list[str]:
-    from nncli.core.activations import activation_names
+    from nncli.core.activation.activations import activation_names
 
     return [n for n in activation_names(include_aliases=True) if n.startswith(incomplete)]
 
@@ -160,7 +160,7 @@ def plot(
         _show_info(acts, json_out)
         return
 
-    from nncli.core.curves import (
+    from nncli.core.activation.curves import (
         validate_points,
         validate_range,
         validate_spacing,
@@ -188,7 +188,7 @@ def plot(
     per_point = WORK_BYTES_PER_POINT + KEPT_BYTES_PER_POINT * len(acts)
     ensure_fits(points * per_point, chosen, f"{points:,} points for {len(acts)} curve(s)")
 
-    from nncli.core.curves import compute_curves
+    from nncli.core.activation.curves import compute_curves
 
     curves = compute_curves(acts, lo, hi, points, threshold, chosen, **overrides)
 
@@ -238,7 +238,7 @@ def strided_indices(points: int, limit: int | None) -> Any:
 
 
 def _resolve(names: list[str]) -> list[Any]:
-    from nncli.core.activations import get_activation
+    from nncli.core.activation.activations import get_activation
 
     if not names:
         raise UsageError(

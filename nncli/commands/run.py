@@ -48,8 +48,8 @@ def run(
     check_seed(seed)
     if batch is not None and input_file is not None:
         raise UsageError("--batch and --input cannot be combined: the file's rows are the batch")
-    from nncli.core.config import load_config
     from nncli.core.device import select_device
+    from nncli.core.model.config import load_config
 
     spec = load_config(config)
     rows = None
@@ -59,7 +59,7 @@ def run(
         rows = load_rows(input_file, spec.input_features)
     chosen = select_device(device)
 
-    from nncli.core.forward import run_forward
+    from nncli.core.model.forward import run_forward
 
     result = run_forward(
         spec,

@@ -9,7 +9,7 @@ import typer
 from nncli.commands._options import ConfigOpt, DeviceOpt, JsonOpt
 
 if TYPE_CHECKING:
-    from nncli.core.summary import SummaryResult
+    from nncli.core.model.summary import SummaryResult
 
 BatchOpt = Annotated[
     int,
@@ -37,14 +37,14 @@ def summary(
     so a 10-billion-parameter config summarises as fast as the demo.
     """
     from nncli.commands._options import check_at_least
-    from nncli.core.config import load_config
     from nncli.core.device import select_device
+    from nncli.core.model.config import load_config
 
     check_at_least("--batch", batch)
     spec = load_config(config)
     chosen = select_device(device)
 
-    from nncli.core.summary import classic_summary, summarize_spec
+    from nncli.core.model.summary import classic_summary, summarize_spec
 
     result = summarize_spec(spec, batch, chosen)
     if classic:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from nncli.core.curves import Curve
+    from nncli.core.activation.curves import Curve
 
 # Above this many samples a line is drawn from a min/max envelope per pixel-sized
 # bucket: identical on screen, and Agg does not have to stroke a million vertices.

@@ -10,12 +10,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from nncli.core.activations import Activation
+from nncli.core.activation.activations import Activation
 from nncli.fmt import FIXED_LIMIT, fixed, num
 from nncli.render.tables import new_table
 
 if TYPE_CHECKING:
-    from nncli.core.curves import Curve, Interval
+    from nncli.core.activation.curves import Curve, Interval
 
 
 # The tutorial's names for the two schemes every activation here recommends.

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from nncli.core.initstats import InitStatsResult, SchemeStats
-    from nncli.core.propagation import Propagation
+    from nncli.core.init.initstats import InitStatsResult, SchemeStats
+    from nncli.core.init.propagation import Propagation
 
 DENSITY_POINTS = 400
 STEM_TOP = 0.88  # a point mass is drawn as an arrow up to this fraction of the axes
@@ -231,7 +231,7 @@ def _stem(
 
 def _name(res: SchemeStats) -> str:
     """The scheme with the parameters that differ from torch's defaults, for legends."""
-    from nncli.core.inits import INIT_SCHEMES
+    from nncli.core.init.inits import INIT_SCHEMES
 
     defaults = {p.name: p.default for p in INIT_SCHEMES[res.scheme].params}
     changed = [

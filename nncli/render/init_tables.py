@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from nncli.core.initstats import InitStatsResult, SchemeStats
-from nncli.core.propagation import LayerStats, Propagation
+from nncli.core.init.initstats import InitStatsResult, SchemeStats
+from nncli.core.init.propagation import LayerStats, Propagation
 from nncli.fmt import num
 from nncli.render.tables import natural_width, new_table
 

@@ -3,7 +3,7 @@
 The document is byte-for-byte what :func:`nncli.render.jsonout.emit` would print
 for the same payload (same key order, same separators, non-finite floats as
 null), but numpy arrays in it are written in chunks of
-:data:`~nncli.core.forward.STREAM_CHUNK_VALUES` values, so a million-row output
+:data:`~nncli.core.model.forward.STREAM_CHUNK_VALUES` values, so a million-row output
 never exists as Python floats or as one string. If writing fails halfway, the
 exception still reaches the CLI's error handler, which exits non-zero.
 """
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nncli.core.forward import STREAM_CHUNK_VALUES
+from nncli.core.model.forward import STREAM_CHUNK_VALUES
 from nncli.render.jsonout import SCHEMA_VERSION, to_jsonable
 
 Write = Callable[[str], Any]

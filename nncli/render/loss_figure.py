@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from nncli.core.losscurves import LossCurve, LossCurves
+    from nncli.core.loss.losscurves import LossCurve, LossCurves
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -126,7 +126,7 @@ def render_loss_figure(
 
 
 def variable(result: LossCurves) -> str:
-    from nncli.core.losscurves import x_symbol
+    from nncli.core.loss.losscurves import x_symbol
 
     return x_symbol(result.x_kind)
 

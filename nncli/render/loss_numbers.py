@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from nncli.core.losseval import LossEvaluation
+from nncli.core.loss.losseval import LossEvaluation
 from nncli.fmt import num
 from nncli.render.run_tables import MAX_COLUMNS, MAX_ROWS, _blocks, _table, packed
 from nncli.render.tables import new_table, shape
@@ -39,7 +39,7 @@ def render_evaluation(ev: LossEvaluation, console: Console) -> None:
 
     Warnings are not printed here: they belong on stderr (the command warns).
     """
-    from nncli.core.losses import get_loss
+    from nncli.core.loss.losses import get_loss
 
     label = get_loss(ev.loss).label
     facts = [f"{label} ({ev.loss})", f"reduction {ev.reduction}", ev.dtype]

@@ -14,14 +14,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from nncli.core.losscurves import x_symbol
-from nncli.core.losses import PAIRINGS, Loss
+from nncli.core.loss.losscurves import x_symbol
+from nncli.core.loss.losses import PAIRINGS, Loss
 from nncli.fmt import num
 from nncli.render.activation_tables import describe_intervals, fit_columns, x_formatter
 from nncli.render.tables import new_table
 
 if TYPE_CHECKING:
-    from nncli.core.losscurves import LossCurve, LossCurves
+    from nncli.core.loss.losscurves import LossCurve, LossCurves
 
 CATALOGUE_CAPTION = (
     "Prediction: what the loss must be given. Pairs with: the output activation before "

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from nncli.core.forward import SUM_TOLERANCE, NamedParam, RunResult
+from nncli.core.model.forward import SUM_TOLERANCE, NamedParam, RunResult
 from nncli.fmt import fixed
 from nncli.render.tables import natural_width, new_table, shape
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nncli.core.memory import format_bytes
-from nncli.core.summary import SummaryResult
+from nncli.core.model.summary import SummaryResult
 from nncli.fmt import num
 
 
@@ -49,7 +49,7 @@ _UNBOUNDED = 100_000
 def init_label(init: str, args: dict[str, Any]) -> str:
     """``xavier_normal(gain=1.667)``: the scheme with the arguments that differ from its
     defaults (all of them are in ``--json``); plain labels ("default", "-") as they are."""
-    from nncli.core.inits import INIT_SCHEMES
+    from nncli.core.init.inits import INIT_SCHEMES
 
     scheme = INIT_SCHEMES.get(init)
     if scheme is None or not args:

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nncli.core.activations import get_activation
-from nncli.core.config import ModelSpec, module_names
-from nncli.core.inits import get_scheme
+from nncli.core.activation.activations import get_activation
+from nncli.core.init.inits import get_scheme
+from nncli.core.model.config import ModelSpec, module_names
 from nncli.errors import UsageError
 
 if TYPE_CHECKING:

@@ -27,14 +27,14 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nncli.core.curves import (
+from nncli.core.activation.curves import (
     intervals_below,
     validate_points,
     validate_range,
     validate_spacing,
     validate_threshold,
 )
-from nncli.core.losses import Loss
+from nncli.core.loss.losses import Loss
 from nncli.errors import UsageError
 from nncli.limits import check_int
 

@@ -12,8 +12,8 @@ from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nncli.core.config import ModelSpec, check_tensor_sizes
 from nncli.core.memory import ensure_fits
+from nncli.core.model.config import ModelSpec, check_tensor_sizes
 
 if TYPE_CHECKING:
     import torch
@@ -144,7 +144,7 @@ def _shape_preserving() -> tuple[type, ...]:
     """Every registry activation maps a tensor to one of the same shape."""
     from torch import nn
 
-    from nncli.core.activations import ACTIVATIONS
+    from nncli.core.activation.activations import ACTIVATIONS
 
     return tuple({getattr(nn, a.module) for a in ACTIVATIONS.values()})
 
@@ -266,7 +266,7 @@ def summarize_model(
 
 def summarize_spec(spec: ModelSpec, batch: int, device: str) -> SummaryResult:
     """Summarise a config on torch's meta device: the cost does not grow with its size."""
-    from nncli.core.model import build_model
+    from nncli.core.model.model import build_model
 
     check_tensor_sizes(spec, batch)  # torch's own size arithmetic overflows past 2**63
     built = build_model(spec, device, meta=True)
@@ -291,7 +291,7 @@ def classic_summary(spec: ModelSpec, batch: int, device: str, needed: int) -> st
 
         raise UsageError("--classic: torchsummary supports only cpu and cuda, not mps")
     ensure_fits(needed, device, "--classic (torchsummary needs real weights)")
-    from nncli.core.model import build_model
+    from nncli.core.model.model import build_model
 
     built = build_model(spec, device, seed=0)
     kind = "cuda" if device.startswith("cuda") else "cpu"

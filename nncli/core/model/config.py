@@ -14,8 +14,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from nncli.core.activations import get_activation
-from nncli.core.inits import InitScheme, get_scheme
+from nncli.core.activation.activations import get_activation
+from nncli.core.init.inits import InitScheme, get_scheme
 from nncli.core.memory import FLOAT32, MAX_SIZE_BYTES, format_bytes
 from nncli.errors import UsageError, closest
 from nncli.limits import MAX_SIZE
@@ -141,10 +141,11 @@ def bundled_folder() -> Traversable:
     ``configs``). An editable install or a checkout has no ``nncli/configs``: there
     the folder is the package's sibling.
     """
-    packaged = resources.files("nncli") / "configs"
+    package = resources.files("nncli")
+    packaged = package / "configs"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "configs"
+    return Path(str(package)).resolve().parent / "configs"
 
 
 def bundled_configs() -> list[str]:

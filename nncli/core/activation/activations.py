@@ -42,7 +42,7 @@ class Activation:
     saturates: str  # where f'(x) -> 0: "both", "left", "right" or "none"
     use: str
     loss: str
-    init: str  # recommended scheme, a key of nncli.core.inits.INIT_SCHEMES
+    init: str  # recommended scheme, a key of nncli.core.init.inits.INIT_SCHEMES
     notes: str
     # Short forms for the catalogue table (at 80 columns its Use/Loss/Init move below).
     layer: str  # of ``use``: "hidden", "output (binary)"...

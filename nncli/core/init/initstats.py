@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nncli import fmt
-from nncli.core import theory as th
-from nncli.core.activations import Activation
-from nncli.core.inits import InitScheme
+from nncli.core.activation.activations import Activation
+from nncli.core.init import theory as th
+from nncli.core.init.inits import InitScheme
+from nncli.core.init.propagation import Progress, Propagation, propagate, propagation_bytes
 from nncli.core.memory import FLOAT32, ensure_fits
-from nncli.core.propagation import Progress, Propagation, propagate, propagation_bytes
 
 # Per-layer scale factor √fan_in·rms(w) beyond which the warnings fire: Kaiming for
 # ReLU sits at √2 and Xavier near 1, so 3 (or 1/3) is clearly off.
@@ -41,7 +41,7 @@ class Empirical:
 @dataclass
 class Check:
     std_rel_error: float | None  # (empirical − theory)/theory; None when theory std is 0
-    std_tolerance: float  # relative, see nncli.core.theory
+    std_tolerance: float  # relative, see nncli.core.init.theory
     mean_error: float  # absolute
     mean_tolerance: float
     in_bounds: bool  # min and max inside the theoretical support, where bounded
@@ -331,7 +331,7 @@ def measure(
     """Initialise one ``(fan_out, fan_in)`` weight under ``seed`` and compare it with theory."""
     import torch
 
-    from nncli.core.model import seeded
+    from nncli.core.model.model import seeded
 
     theory = scheme.theory(fan_in, fan_out, values)
     found = scheme_warnings(scheme, values, theory, fan_in, activation)

@@ -52,8 +52,8 @@ from nncli.errors import UsageError
 if TYPE_CHECKING:
     import torch
 
-    from nncli.core.activations import Activation
-    from nncli.core.inits import InitScheme
+    from nncli.core.activation.activations import Activation
+    from nncli.core.init.inits import InitScheme
 
 SATURATION_THRESHOLD = 0.01  # |f'| below this: the unit passes almost no gradient
 # Stable: the std changes by less than 25 % per layer (median) and by less than 100×
@@ -145,7 +145,7 @@ def propagate(
     """Run the experiment; seeds the weights then the input under ``seed``."""
     import torch
 
-    from nncli.core.model import seeded
+    from nncli.core.model.model import seeded
 
     check_activation(activation)
     dev = torch.device(device)

@@ -1,7 +1,7 @@
 """The init registry: the only place a weight-initialisation scheme is defined.
 
 Tensors are always initialised by ``torch.nn.init`` itself; the theory each
-scheme should match comes from :mod:`nncli.core.theory` (plain math, no torch).
+scheme should match comes from :mod:`nncli.core.init.theory` (plain math, no torch).
 Weights have the shape ``(fan_out, fan_in)``, as ``nn.Linear`` stores them, so
 the fans follow torch's convention (``fan_in = weight.shape[1]``,
 ``fan_out = weight.shape[0]``).
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nncli import fmt
-from nncli.core import theory as th
+from nncli.core.init import theory as th
 from nncli.errors import UsageError, unknown_name
 
 if TYPE_CHECKING:

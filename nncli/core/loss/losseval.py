@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nncli.core.inputs import FLOAT_TYPES
-from nncli.core.losses import Loss
+from nncli.core.loss.losses import Loss
 from nncli.errors import UsageError
 from nncli.fmt import num
 

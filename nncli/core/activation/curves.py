@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nncli.core.activations import Activation
+from nncli.core.activation.activations import Activation
 from nncli.errors import UsageError
 from nncli.limits import check_int
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nncli.core.config import ModelSpec
 from nncli.core.memory import FLOAT32, ensure_fits
+from nncli.core.model.config import ModelSpec
 
 SUM_TOLERANCE = 1e-5
 
@@ -124,7 +124,7 @@ def run_forward(
 
     import torch
 
-    from nncli.core.model import build_model, random_input, seeded
+    from nncli.core.model.model import build_model, random_input, seeded
 
     with seeded(seed):
         built = build_model(spec, device)

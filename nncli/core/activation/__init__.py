@@ -1,0 +1,1 @@
+"""Activation functions: the registry and the sampled curves."""

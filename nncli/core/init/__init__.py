@@ -1,0 +1,1 @@
+"""Weight initialisation: the scheme registry, its theory, statistics and propagation."""

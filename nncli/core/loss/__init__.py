@@ -1,0 +1,1 @@
+"""Loss functions: the registry, curves, inputs and evaluation."""

@@ -1,0 +1,1 @@
+"""Models: TOML configs, building, summaries and the forward pass."""
