@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from nncli import __version__
-from nncli.commands import activations, init_stats, loss, plot, run, summary
+from nncli.commands import activations, init_stats, loss, plot, run, summary, train
 from nncli.errors import ExitCode, NncliError, RuntimeFailure, UsageError, closest
 
 # typer >= 0.2x vendors click as typer._click; older releases use click itself.
@@ -217,6 +217,7 @@ app.command("activations")(activations.activations)
 app.command("init-stats")(init_stats.init_stats)
 app.command("loss")(loss.loss)
 app.command("losses")(loss.losses)
+app.command("train")(train.train)
 
 
 def main() -> None:

@@ -368,7 +368,57 @@ def losses_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
     return ["losses", *maybe(draw, ["--help"])]
 
 
+DATASET_NAMES = mostly(
+    st.sampled_from(["xor", "circles", "moons", "spiral", "blobs", "plane", "sine"]), TEXT
+)
+
+
+@st.composite
+def train_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
+    """Small runs only (a few samples and epochs): the contract, not the learning."""
+    args = ["train"]
+    if draw(st.integers(0, 5)) == 0:
+        args += [
+            "--data",
+            draw(
+                st.one_of(
+                    st.just(files.csv(draw(csv_texts()))), st.just(files.npy(draw(npy_payloads())))
+                )
+            ),
+        ]
+    else:
+        args.append(draw(DATASET_NAMES))
+    args += ["--samples", draw(mostly(st.sampled_from(["80", "100", "120"]), INTS))]
+    args += ["--epochs", draw(mostly(st.sampled_from(["1", "2"]), INTS))]
+    options = [
+        [
+            "--hidden",
+            draw(
+                mostly(
+                    st.sampled_from(["2", "4,4", "3"]),
+                    st.sampled_from(["", "0", "-1", "4,,4", "a", "2147483648"]),
+                )
+            ),
+        ],
+        ["--activation", draw(mostly(st.sampled_from(["tanh", "relu", "sigmoid,relu"]), TEXT))],
+        ["--optimizer", draw(st.sampled_from(["sgd", "adam", "momentum,rmsprop", "lbfgs"]))],
+        ["--lr", draw(NUMBERS)],
+        ["--batch", draw(SIZES)],
+        ["--noise", draw(NUMBERS)],
+        ["--test-fraction", draw(NUMBERS)],
+        ["--features", draw(st.sampled_from(["x,y", "x,y,xy", "z", "", "x,x"]))],
+        ["--plot", str(out / draw(st.sampled_from(["t.png", "t.svg", "t.gif"])))],
+        ["--save", str(out / draw(st.sampled_from(["m.pt", "m.txt"])))],
+    ]
+    # A few options per case: each has a bad value now and then, and a run with
+    # all of them would almost never get past validation to the training itself.
+    for group in draw(st.lists(st.sampled_from(options), max_size=3, unique_by=str)):
+        args += group
+    return args
+
+
 COMMANDS = {
+    "train": train_args,
     "loss": loss_args,
     "losses": losses_args,
     "summary": summary_args,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,6 +15,38 @@ from nncli.commands._options import (
     check_seed,
 )
 from nncli.errors import UsageError
+
+if TYPE_CHECKING:
+    from nncli.core.model.config import ModelSpec
+
+WeightsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--weights",
+        "-w",
+        metavar="FILE",
+        help=(
+            "Use the trained weights of a checkpoint written by `nncli train --save`; its "
+            "config is the model unless --config is given (then the two must match)."
+        ),
+        show_default=False,
+    ),
+]
+
+
+def model_and_weights(config: str | None, weights: str | None) -> tuple[ModelSpec, Any]:
+    """The model to use and, with ``--weights``, its trained state_dict.
+
+    The checkpoint carries its own config, so ``--weights`` alone is enough; with
+    ``--config`` too, load_checkpoint checks the two describe the same model (exit 2).
+    """
+    from nncli.core.model.config import load_config
+
+    if weights is None:
+        return load_config(config), None
+    from nncli.core.train.checkpoint import load_checkpoint
+
+    return load_checkpoint(weights, load_config(config) if config is not None else None)
 
 
 def run(
@@ -35,10 +67,14 @@ def run(
     params: Annotated[
         bool, typer.Option("--params", help="Also print every named parameter with its values.")
     ] = False,
+    weights: WeightsOpt = None,
     device: DeviceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run one forward pass of the model (default: the tutorial's demo) and show the output.
+
+    With --weights, the model is a checkpoint from `nncli train --save`, trained weights
+    included; the seed then only draws the random input.
 
     The seed fixes both the weights and the random input, in the tutorial's order
     (torch.manual_seed, build the model, torch.randn), and is always reported.
@@ -49,9 +85,8 @@ def run(
     if batch is not None and input_file is not None:
         raise UsageError("--batch and --input cannot be combined: the file's rows are the batch")
     from nncli.core.device import select_device
-    from nncli.core.model.config import load_config
 
-    spec = load_config(config)
+    spec, state = model_and_weights(config, weights)
     rows = None
     if input_file is not None:
         from nncli.core.inputs import load_rows
@@ -69,6 +104,7 @@ def run(
         rows=rows,
         input_label=input_file,
         with_params=params,
+        state_dict=state,
     )
     if json_out:
         from nncli.render.jsonstream import emit_stream
@@ -81,6 +117,7 @@ def run(
                 "config": result.source,
                 "device": result.device,
                 "seed": result.seed,
+                "weights": weights,  # the checkpoint, or null: the seed drew the weights
                 "input": result.input_source,
                 "input_shape": result.input_shape,
                 "output_shape": result.output_shape,

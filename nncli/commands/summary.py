@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nncli.commands._options import ConfigOpt, DeviceOpt, JsonOpt
+from nncli.commands.run import WeightsOpt
 
 if TYPE_CHECKING:
     from nncli.core.model.summary import SummaryResult
@@ -29,6 +30,7 @@ def summary(
             "--classic", help="Also print torchsummary's own output (needs real weights)."
         ),
     ] = False,
+    weights: WeightsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Build the model (default: the tutorial's demo) and print its layers and parameters.
@@ -37,11 +39,11 @@ def summary(
     so a 10-billion-parameter config summarises as fast as the demo.
     """
     from nncli.commands._options import check_at_least
+    from nncli.commands.run import model_and_weights
     from nncli.core.device import select_device
-    from nncli.core.model.config import load_config
 
     check_at_least("--batch", batch)
-    spec = load_config(config)
+    spec, state = model_and_weights(config, weights)
     chosen = select_device(device)
 
     from nncli.core.model.summary import classic_summary, summarize_spec
@@ -51,10 +53,13 @@ def summary(
         # torchsummary runs a real forward pass (batch 2) and keeps every output.
         needed = result.memory.params + 2 * result.memory.activations
         result.classic = classic_summary(spec, batch, chosen, needed)
+    del state  # loaded to prove the checkpoint matches its config; the summary needs no values
     if json_out:
         from nncli.render.jsonout import emit
 
-        emit("summary", summary_document(result))
+        document = summary_document(result)
+        document["weights"] = weights
+        emit("summary", document)
         return
     from nncli.render.console import stdout_console
     from nncli.render.tables import render_summary

@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 
 from nncli.render.console import no_color, stderr_console, stderr_is_terminal
 
-Step = Callable[[int, int], None]  # (done, total)
+# step(done, total) or step(done, total, note): the note (e.g. "loss 0.31 · acc 92%")
+# is shown after the description.
+Step = Callable[..., None]
 
 
 def progress_enabled() -> bool:
@@ -31,7 +33,10 @@ def progress(description: str) -> Iterator[Step | None]:
     with Progress(console=stderr_console(), transient=True, refresh_per_second=8) as bar:
         task = bar.add_task(description, total=None)
 
-        def step(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def step(done: int, total: int, note: str | None = None) -> None:
+            if note is None:
+                bar.update(task, completed=done, total=total)
+            else:
+                bar.update(task, completed=done, total=total, description=f"{description} {note}")
 
         yield step

@@ -110,6 +110,7 @@ def run_forward(
     rows: Any = None,
     input_label: str | None = None,
     with_params: bool = False,
+    state_dict: Any = None,
 ) -> RunResult:
     """Build the model under ``seed``, draw (or take) the input, and run it once.
 
@@ -128,6 +129,8 @@ def run_forward(
 
     with seeded(seed):
         built = build_model(spec, device)
+        if state_dict is not None:  # trained weights (run --weights) replace the seeded ones
+            built.model.load_state_dict(state_dict)
         x = random_input(spec, batch) if rows is None else torch.from_numpy(rows)
     input_shape = list(x.shape)
     x = x.to(torch.device(device))

@@ -1,0 +1,612 @@
+"""``nncli train``: train a small network on toy data and watch the tutorial's lessons happen.
+
+Everything is validated before any training starts (exit 2), so a typo in the
+fifth value of ``--lr`` never costs the four runs before it. A comma list in
+``--activation``, ``--init``, ``--optimizer`` or ``--lr`` trains one run per
+combination on the same data with the same seed, so the runs differ only in
+what the user varied.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from nncli.commands._options import (
+    DeviceOpt,
+    JsonOpt,
+    SeedOpt,
+    check_int,
+    check_seed,
+    lang_option,
+)
+from nncli.errors import RuntimeFailure, UsageError
+from nncli.fmt import num
+
+if TYPE_CHECKING:
+    from nncli.core.model.config import ModelSpec
+    from nncli.core.train.datasets import Dataset
+    from nncli.core.train.trainer import RunConfig, TrainRun
+
+MIN_DPI, MAX_DPI = 10, 1200
+MAX_EPOCHS = 1_000_000
+CHECKPOINT_FORMATS = ("pt", "pth", "ckpt")  # torch.save files, by the usual names
+MAX_RUNS = 64  # a cartesian product grows fast; more runs than this is a typo, not a study
+DEFAULT_LR = 0.03  # TF Playground's default learning rate
+DEFAULT_OPTIMIZER = "adam"
+
+_DATA = "Data"
+_MODEL = "Model and optimiser"
+_OUTPUT = "Output"
+_CI = "CI gates"
+
+
+def _opt(flag: str, help_text: str, panel: str, metavar: str | None = None, **kw: Any) -> Any:
+    return typer.Option(flag, help=help_text, rich_help_panel=panel, metavar=metavar, **kw)
+
+
+def train(
+    dataset: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="DATASET",
+            help="xor, circles, moons, spiral, blobs (classification), plane, sine (regression).",
+            show_default=False,
+        ),
+    ] = None,
+    data: Annotated[
+        str | None,
+        _opt("--data", "Train on your own table: a .csv with a header, or a .npy.", _DATA, "FILE"),
+    ] = None,
+    target: Annotated[
+        str | None,
+        _opt("--target", "--data: the target column (default: the last).", _DATA, "COLUMN"),
+    ] = None,
+    task: Annotated[
+        str | None,
+        _opt(
+            "--task",
+            "--data: binary, multi-class, classification or regression (default: inferred).",
+            _DATA,
+            "TASK",
+        ),
+    ] = None,
+    samples: Annotated[int, _opt("--samples", "Generated points.", _DATA, "N")] = 500,
+    noise: Annotated[
+        float, _opt("--noise", "Noise, a share of the data's radius (0 to 100).", _DATA, "S")
+    ] = 0.0,
+    test_fraction: Annotated[
+        float, _opt("--test-fraction", "Share held out for testing, in (0, 1).", _DATA, "F")
+    ] = 0.5,
+    features: Annotated[
+        str,
+        _opt(
+            "--features",
+            "Input features, any of x,y,x2,y2,xy,sinx,siny (TF Playground's).",
+            _DATA,
+            "F,F",
+        ),
+    ] = "x,y",
+    arms: Annotated[int, _opt("--arms", "spiral: the number of arms (classes).", _DATA, "K")] = 2,
+    classes: Annotated[int, _opt("--classes", "blobs: the number of blobs.", _DATA, "K")] = 3,
+    config: Annotated[
+        str | None,
+        _opt(
+            "--config",
+            "The whole model from a config (a TOML file or a bundled name) instead of "
+            "--hidden/--activation/--init; its sizes must fit the data.",
+            _MODEL,
+            "PATH|NAME",
+            show_default=False,
+        ),
+    ] = None,
+    hidden: Annotated[
+        str | None,
+        _opt("--hidden", "Hidden layer widths.  [default: 8,8]", _MODEL, "W,W", show_default=False),
+    ] = None,
+    activation: Annotated[
+        str | None,
+        _opt(
+            "--activation",
+            "Hidden activation; a comma list trains one run each.  [default: tanh]",
+            _MODEL,
+            "NAME[,NAME]",
+            show_default=False,
+        ),
+    ] = None,
+    init: Annotated[
+        str | None,
+        _opt(
+            "--init",
+            "Weight init (default: PyTorch's); a comma list trains one run each.",
+            _MODEL,
+            "NAME[,NAME]",
+        ),
+    ] = None,
+    loss: Annotated[
+        str | None,
+        _opt(
+            "--loss",
+            "Loss; default from the task: bce_with_logits, cross_entropy or mse.",
+            _MODEL,
+            "NAME",
+        ),
+    ] = None,
+    optimizer: Annotated[
+        str,
+        _opt(
+            "--optimizer",
+            "sgd, momentum, adam, adamw or rmsprop; a comma list trains one run each.",
+            _MODEL,
+            "NAME[,NAME]",
+        ),
+    ] = DEFAULT_OPTIMIZER,
+    lr: Annotated[
+        str,
+        _opt("--lr", "Learning rate; a comma list trains one run each.", _MODEL, "LR[,LR]"),
+    ] = str(DEFAULT_LR),
+    weight_decay: Annotated[
+        float, _opt("--weight-decay", "L2 penalty (the optimiser's weight_decay).", _MODEL, "W")
+    ] = 0.0,
+    l1: Annotated[float, _opt("--l1", "L1 penalty on the weights.", _MODEL, "W")] = 0.0,
+    epochs: Annotated[int, _opt("--epochs", "Passes over the training set.", _MODEL, "N")] = 100,
+    batch: Annotated[
+        int, _opt("--batch", "Mini-batch size, at most the training rows.", _MODEL, "N")
+    ] = 32,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = None,
+    plot: Annotated[
+        str | None,
+        _opt("--plot", "Draw the dashboard to FILE (.png, .svg, .pdf).", _OUTPUT, "FILE"),
+    ] = None,
+    dpi: Annotated[int, _opt("--dpi", "Resolution of .png output.", _OUTPUT, "DPI")] = 150,
+    lang: Annotated[str | None, lang_option("the figure's labels", _OUTPUT)] = None,
+    save: Annotated[
+        str | None,
+        _opt(
+            "--save",
+            "Write the trained model (config + weights) to FILE (.pt); use it with "
+            "`run --weights` and `summary --weights`. With several runs, the first.",
+            _OUTPUT,
+            "FILE",
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, _opt("--quiet", "No progress bar.", _OUTPUT, show_default=False)
+    ] = False,
+    expect_accuracy: Annotated[
+        float | None,
+        _opt("--expect-accuracy", "Exit 1 unless the final test accuracy is >= A.", _CI, "A"),
+    ] = None,
+    expect_loss: Annotated[
+        float | None,
+        _opt("--expect-loss", "Exit 1 unless the final test loss is <= L.", _CI, "L"),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train a network on toy data (as TF Playground) and show the learning, the
+    gradients and a verdict.
+
+    Seeded: the same seed on the CPU gives the same history, number for number.
+    Exit codes: 0 trained, 1 an --expect-* gate missed, 2 bad input, 130 Ctrl-C.
+    """
+    request = _parse(
+        dataset=dataset,
+        data=data,
+        target=target,
+        task=task,
+        config=config,
+        hidden=hidden,
+        activation=activation,
+        init=init,
+        optimizer=optimizer,
+        lr=lr,
+        seed=seed,
+        arms=arms,
+        classes=classes,
+        samples=samples,
+        noise=noise,
+        epochs=epochs,
+        batch=batch,
+        dpi=dpi,
+        expect_accuracy=expect_accuracy,
+        expect_loss=expect_loss,
+    )
+    ds = _load_dataset(request, samples, noise, test_fraction, features)
+    if expect_accuracy is not None and ds.task == "regression":
+        raise UsageError("--expect-accuracy needs a classification task; use --expect-loss")
+    from nncli.core.train.trainer import check_hyperparameters
+
+    for rate in request.lrs:
+        check_hyperparameters(
+            lr=rate,
+            epochs=epochs,
+            batch=batch,
+            samples=len(ds.y_train),
+            weight_decay=weight_decay,
+            l1=l1,
+        )
+    files = _check_outputs(plot, save, lang)
+    plans = _plan_runs(ds, request, loss, weight_decay, l1)
+    _check_memory(ds, plans, batch, device)
+    from nncli.core.device import select_device
+
+    chosen = select_device(device)
+    from nncli.render.console import warn
+
+    for message in dict.fromkeys(w for plan in plans for w in plan.warnings):
+        warn(message)
+    runs, interrupted = _train_all(ds, plans, epochs, batch, seed, chosen, quiet or json_out)
+    if not interrupted:
+        _write_files(runs, ds, files)
+    _report(ds, runs, files, json_out)
+    if interrupted:
+        raise typer.Exit(130)
+    _gate(runs, expect_accuracy, expect_loss)
+
+
+@dataclass
+class _Request:
+    dataset: str | None
+    data: str | None
+    target: str | None
+    task: str | None
+    config: ModelSpec | None
+    hidden: tuple[int, ...] | None
+    activations: list[str | None]
+    inits: list[str | None]
+    optimizers: list[str]
+    lrs: list[float]
+    seed: int
+    arms: int
+    classes: int
+
+
+@dataclass
+class _Plan:
+    config: RunConfig
+    spec: ModelSpec
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Files:
+    plot: str | None = None
+    save: str | None = None
+    lang: str = "en"
+    dpi: int = 150
+    written: dict[str, str] = field(default_factory=dict)
+
+
+def split_list(option: str, text: str) -> list[str]:
+    """``"a, b"`` -> ``["a", "b"]``; an empty item (``"a,,b"``, ``""``) is an error."""
+    items = [part.strip() for part in text.split(",")]
+    if not items or any(not item for item in items):
+        raise UsageError(f"{option}: {text!r} has an empty item; give a comma list like 'a,b'")
+    return items
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    widths = []
+    for item in split_list("--hidden", text):
+        try:
+            width = int(item)
+        except ValueError:
+            raise UsageError(
+                f"--hidden: {item!r} is not an integer; give widths like '8,8'"
+            ) from None
+        widths.append(check_int("--hidden", width))
+    return tuple(widths)
+
+
+def parse_lrs(text: str) -> list[float]:
+    rates = []
+    for item in split_list("--lr", text):
+        try:
+            rate = float(item)
+        except ValueError:
+            raise UsageError(f"--lr: {item!r} is not a number") from None
+        if not math.isfinite(rate) or rate <= 0:
+            raise UsageError(f"--lr must be finite and > 0, got {item}")
+        rates.append(rate)
+    return rates
+
+
+def _canonical(option: str, text: str | None, lookup: Any) -> list[str | None]:
+    """Names from a registry, canonical and de-duplicated (``relu,ReLU`` is one run)."""
+    if text is None:
+        return [None]
+    names = [lookup(item).name for item in split_list(option, text)]
+    return list(dict.fromkeys(names))
+
+
+def _parse(**kw: Any) -> _Request:
+    dataset, data = kw["dataset"], kw["data"]
+    if (dataset is None) == (data is None):
+        raise UsageError(
+            "give one of DATASET or --data FILE",
+            hint="e.g. `nncli train moons`; datasets: xor, circles, moons, spiral, blobs, "
+            "plane, sine",
+        )
+    if data is None and (kw["target"] is not None or kw["task"] is not None):
+        raise UsageError("--target and --task apply to --data only")
+    from nncli.core.train import datasets
+
+    if kw["task"] is not None:
+        datasets.check_task(kw["task"])
+    check_seed(kw["seed"])
+    check_int("--samples", kw["samples"], datasets.MIN_SAMPLES, datasets.MAX_SAMPLES)
+    datasets.check_noise(kw["noise"])
+    check_int("--arms", kw["arms"], 2, datasets.MAX_CLASSES)
+    check_int("--classes", kw["classes"], 2, datasets.MAX_CLASSES)
+    check_int("--epochs", kw["epochs"], 1, MAX_EPOCHS)
+    check_int("--batch", kw["batch"], 1)
+    if not MIN_DPI <= kw["dpi"] <= MAX_DPI:
+        raise UsageError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {kw['dpi']}")
+    _check_gates(kw["expect_accuracy"], kw["expect_loss"])
+    config = None
+    if kw["config"] is not None:
+        if kw["hidden"] is not None or kw["activation"] is not None or kw["init"] is not None:
+            raise UsageError(
+                "--config cannot be combined with --hidden, --activation or --init",
+                hint="the config already sets the layers, activations and inits",
+            )
+        from nncli.core.model.config import load_config
+
+        config = load_config(kw["config"])
+    from nncli.core.activation.activations import get_activation
+    from nncli.core.init.inits import get_scheme
+    from nncli.core.train.trainer import check_optimizer
+
+    optimizers = list(
+        dict.fromkeys(check_optimizer(n) for n in split_list("--optimizer", kw["optimizer"]))
+    )
+    request = _Request(
+        dataset=dataset,
+        data=data,
+        target=kw["target"],
+        task=kw["task"],
+        config=config,
+        hidden=None if config is not None else parse_hidden(kw["hidden"] or "8,8"),
+        activations=_canonical("--activation", kw["activation"], get_activation),
+        inits=_canonical("--init", kw["init"], get_scheme),
+        optimizers=optimizers,
+        lrs=list(dict.fromkeys(parse_lrs(kw["lr"]))),
+        seed=kw["seed"],
+        arms=kw["arms"],
+        classes=kw["classes"],
+    )
+    count = len(request.activations) * len(request.inits) * len(optimizers) * len(request.lrs)
+    if count > MAX_RUNS:
+        raise UsageError(f"the comma lists make {count} runs; at most {MAX_RUNS} are allowed")
+    return request
+
+
+def _check_gates(accuracy: float | None, loss: float | None) -> None:
+    if accuracy is not None and not (math.isfinite(accuracy) and 0 <= accuracy <= 1):
+        raise UsageError(f"--expect-accuracy must be between 0 and 1, got {accuracy}")
+    if loss is not None and not (math.isfinite(loss) and loss >= 0):
+        raise UsageError(f"--expect-loss must be finite and >= 0, got {loss}")
+
+
+def _load_dataset(
+    request: _Request, samples: int, noise: float, test_fraction: float, features: str
+) -> Dataset:
+    from nncli.core.train import datasets
+
+    datasets.check_fraction(test_fraction)
+    if request.data is not None:
+        return datasets.load_table(
+            request.data,
+            target=request.target,
+            task=request.task,
+            test_fraction=test_fraction,
+            seed=request.seed,
+        )
+    assert request.dataset is not None
+    return datasets.generate(
+        request.dataset,
+        samples=samples,
+        noise=noise,
+        test_fraction=test_fraction,
+        seed=request.seed,
+        features=datasets.parse_features(features),
+        arms=request.arms,
+        classes=request.classes,
+    )
+
+
+def _check_outputs(plot: str | None, save: str | None, lang: str | None) -> _Files:
+    """Output paths are proved writable before training, never after minutes of it."""
+    from nncli.render.figures import FIGURE_FORMATS, resolve_language
+    from nncli.render.files import check_output_path
+
+    files = _Files(lang=resolve_language(lang))
+    if plot is not None:
+        files.plot = str(check_output_path(plot, FIGURE_FORMATS))
+    if save is not None:
+        files.save = str(check_output_path(save, CHECKPOINT_FORMATS))
+    if files.plot is not None and files.plot == files.save:
+        raise UsageError("--plot and --save name the same file")
+    return files
+
+
+def _plan_runs(
+    ds: Dataset, request: _Request, loss: str | None, weight_decay: float, l1: float
+) -> list[_Plan]:
+    from nncli.core.train.trainer import (
+        DEFAULT_ACTIVATION,
+        RunConfig,
+        check_targets,
+        model_spec,
+        resolve_loss,
+    )
+
+    plans = []
+    for act, ini, opt, rate in itertools.product(
+        request.activations, request.inits, request.optimizers, request.lrs
+    ):
+        spec = model_spec(
+            ds,
+            config=request.config,
+            hidden=request.hidden,
+            activation=act if request.config is not None else (act or DEFAULT_ACTIVATION),
+            init=ini,
+        )
+        chosen, warnings = resolve_loss(ds.task, spec, loss)
+        check_targets(ds, chosen)
+        run = RunConfig(
+            activation=None if request.config is not None else (act or DEFAULT_ACTIVATION),
+            init=ini,
+            optimizer=opt,
+            lr=rate,
+            hidden=request.hidden,
+            loss=chosen,
+            weight_decay=weight_decay,
+            l1=l1,
+        )
+        plans.append(_Plan(run, spec, warnings))
+    return plans
+
+
+def _check_memory(ds: Dataset, plans: list[_Plan], batch: int, device: str | None) -> None:
+    from nncli.core.device import select_device
+    from nncli.core.memory import ensure_fits
+    from nncli.core.train.trainer import estimate_bytes
+
+    where = select_device(device)
+    need = max(estimate_bytes(ds, plan.spec, batch, where) for plan in plans)
+    ensure_fits(need, where, f"training {ds.name} (data x model, batch {batch})")
+
+
+def run_label(run: RunConfig, varied: list[str] | None = None) -> str:
+    """``relu/kaiming_normal``: the values the comma lists varied (all of them by default)."""
+    parts = {
+        "activation": run.activation or "config",
+        "init": run.init or "default",
+        "optimizer": run.optimizer,
+        "lr": f"lr={run.lr:g}",
+    }
+    keys = varied if varied else list(parts)
+    return "/".join(parts[k] for k in keys)
+
+
+def varied_keys(runs: list[RunConfig]) -> list[str]:
+    keys = []
+    for key in ("activation", "init", "optimizer", "lr"):
+        if len({getattr(r, key) for r in runs}) > 1:
+            keys.append(key)
+    return keys
+
+
+def _train_all(
+    ds: Dataset,
+    plans: list[_Plan],
+    epochs: int,
+    batch: int,
+    seed: int,
+    device: str,
+    silent: bool,
+) -> tuple[list[TrainRun], bool]:
+    from nncli.core.train.trainer import train as train_one
+    from nncli.render.progress import progress
+
+    runs: list[TrainRun] = []
+    varied = varied_keys([p.config for p in plans])
+    for index, plan in enumerate(plans, 1):
+        name = run_label(plan.config, varied) if len(plans) > 1 else ds.name
+        label = f"train {name}" + (f" ({index}/{len(plans)})" if len(plans) > 1 else "")
+        bar_cm = _no_bar() if silent else progress(label)
+        with bar_cm as step:
+            callback = _progress_callback(step) if step is not None else None
+            result = train_one(
+                ds,
+                plan.config,
+                plan.spec,
+                epochs=epochs,
+                batch=batch,
+                seed=seed,
+                device=device,
+                progress=callback,
+            )
+        runs.append(result)
+        if result.interrupted:
+            return runs, True
+    return runs, False
+
+
+class _no_bar:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress_callback(step: Any) -> Any:
+    from nncli.fmt import num
+
+    def callback(done: int, total: int, metrics: dict[str, float]) -> None:
+        # epoch, loss and accuracy beside the bar (rich adds the ETA); rich throttles redraws
+        parts = [f"{key} {num(value, 3)}" for key, value in metrics.items() if value is not None]
+        step(done, total, " · ".join(parts))
+
+    return callback
+
+
+def _write_files(runs: list[TrainRun], ds: Dataset, files: _Files) -> None:
+    if files.save is not None:
+        from nncli.core.train.checkpoint import save_checkpoint
+
+        if len(runs) > 1:
+            from nncli.render.console import warn
+
+            warn("--save: several runs were trained; the first one is saved")
+        files.written["save"] = str(save_checkpoint(files.save, runs[0], ds))
+    if files.plot is not None:
+        from nncli.render.console import warn
+        from nncli.render.figures import render_and_save
+        from nncli.render.train_figure import build_dashboard
+
+        outcome = render_and_save(
+            build_dashboard(ds, runs), files.plot, lang=files.lang, dpi=files.dpi, show=False
+        )
+        for message in outcome.warnings:
+            warn(message)
+        files.written["plot"] = str(outcome.path)
+
+
+def _report(ds: Dataset, runs: list[TrainRun], files: _Files, json_out: bool) -> None:
+    if json_out:
+        from nncli.render.jsonout import emit
+        from nncli.render.train_tables import train_document
+
+        emit("train", train_document(ds, runs, files.written))
+        return
+    from nncli.render.console import stdout_console
+    from nncli.render.train_tables import render_train
+
+    render_train(ds, runs, files.written, stdout_console())
+
+
+def _gate(runs: list[TrainRun], accuracy: float | None, loss: float | None) -> None:
+    """CI gates on every run's final test metric; all misses are named in one message."""
+    misses = []
+    varied = varied_keys([r.config for r in runs])
+    for run in runs:
+        last = run.history[-1] if run.history else None
+        name = run_label(run.config, varied) if len(runs) > 1 else "the run"
+        if accuracy is not None:
+            got = last.test_accuracy if last is not None else None
+            if got is None or not got >= accuracy:
+                misses.append(f"{name}: test accuracy {num(got)} < {accuracy:g}")
+        if loss is not None:
+            got_loss = last.test_loss if last is not None else math.nan
+            if not got_loss <= loss:  # NaN misses too
+                misses.append(f"{name}: test loss {num(got_loss)} > {loss:g}")
+    if misses:
+        raise RuntimeFailure("expectation missed: " + "; ".join(misses))

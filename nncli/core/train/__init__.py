@@ -1,0 +1,1 @@
+"""Training on toy data: the datasets, the training loop and checkpoints."""

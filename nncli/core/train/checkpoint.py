@@ -1,0 +1,248 @@
+"""Checkpoints: a trained model's config and ``state_dict`` in one file.
+
+The file is ``torch.save`` of a dict of plain data and tensors::
+
+    {"format": "nncli-checkpoint", "version": 1,
+     "config": <the model as TOML text, read back with parse_config>,
+     "state_dict": {name: tensor, ...}, "dataset": {...}, "run": {...}}
+
+It is written through :func:`nncli.render.files.atomic_write` (no partial file ever),
+and read with ``torch.load(..., weights_only=True)``: loading never runs code from the
+file. The config is TOML so that loading validates it like any config file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nncli.core.model.config import ModelSpec, parse_config
+from nncli.errors import UsageError
+
+if TYPE_CHECKING:
+    import torch
+
+    from nncli.core.model.model import BuiltModel
+    from nncli.core.train.datasets import Dataset
+    from nncli.core.train.trainer import TrainRun
+
+FORMAT = "nncli-checkpoint"
+VERSION = 1
+EXTENSIONS = ("pt", "pth", "ckpt")
+
+
+# --------------------------------------------------------------------------- TOML
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        # A JSON string is a TOML basic string, except that TOML also forbids DEL.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    raise TypeError(f"no TOML form for {type(value).__name__}")  # pragma: no cover
+
+
+def spec_to_toml(spec: ModelSpec) -> str:
+    """The config as TOML text that :func:`parse_config` reads back to an equal spec."""
+    lines = [
+        f"name = {_toml_value(spec.name)}",
+        f"description = {_toml_value(spec.description)}",
+        f"input_features = {spec.input_features}",
+    ]
+    for layer in spec.layers:
+        lines += ["", "[[layers]]", f"out_features = {layer.out_features}"]
+        if layer.name is not None:
+            lines.append(f"name = {_toml_value(layer.name)}")
+        if layer.activation is not None:
+            lines.append(f"activation = {_toml_value(layer.activation)}")
+        if layer.init is not None:
+            lines.append(f"init = {_toml_value(layer.init)}")
+            if layer.init_args:
+                args = ", ".join(f"{k} = {_toml_value(v)}" for k, v in layer.init_args.items())
+                lines.append(f"init_args = {{ {args} }}")
+        if not layer.bias:
+            lines.append("bias = false")
+    return "\n".join(lines) + "\n"
+
+
+def _structure(spec: ModelSpec) -> tuple[Any, ...]:
+    """What the weights depend on: sizes, activations, biases (not inits or names)."""
+    return (
+        spec.input_features,
+        tuple((layer.out_features, layer.activation, layer.bias) for layer in spec.layers),
+    )
+
+
+def describe(spec: ModelSpec) -> str:
+    """``2 → 8 tanh → 1``: the shape a mismatch message names."""
+    parts = [str(spec.input_features)]
+    for layer in spec.layers:
+        act = f" {layer.activation}" if layer.activation else ""
+        parts.append(f"{layer.out_features}{act}{'' if layer.bias else ' (no bias)'}")
+    return " → ".join(parts)
+
+
+# --------------------------------------------------------------------------- save
+
+
+def save_checkpoint(path: str | Path, run: TrainRun, dataset: Dataset) -> Path:
+    """Write the trained model, its config and where it came from, atomically."""
+    import torch
+
+    from nncli.render.files import atomic_write
+
+    state = {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
+    last = run.history[-1] if run.history else None
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": spec_to_toml(run.spec),
+        "state_dict": state,
+        "dataset": {
+            "name": dataset.name,
+            "task": dataset.task,
+            "classes": dataset.classes,
+            "features": list(dataset.features),
+            "samples": int(dataset.samples),
+            "noise": float(dataset.noise),
+            "seed": int(dataset.seed),
+            "source": str(dataset.source),
+        },
+        "run": {
+            "activation": run.config.activation,
+            "init": run.config.init,
+            "optimizer": run.config.optimizer,
+            "lr": float(run.config.lr),
+            "loss": run.config.loss,
+            "weight_decay": float(run.config.weight_decay),
+            "l1": float(run.config.l1),
+            "epochs": last.epoch if last else 0,
+            "verdict": run.verdict,
+            "interrupted": run.interrupted,
+        },
+    }
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _not_ours(path: str | Path, why: str) -> UsageError:
+    return UsageError(
+        f"checkpoint {str(path)!r}: not an nncli checkpoint ({why})",
+        hint="write one with nncli train --save FILE",
+    )
+
+
+def _read(path: str | Path) -> Any:
+    import torch
+
+    file = Path(path)
+    if not file.exists():
+        raise UsageError(f"checkpoint {str(path)!r}: no such file")
+    if not file.is_file():
+        raise UsageError(f"checkpoint {str(path)!r}: not a regular file")
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # weights_only refuses any class outside plain data and tensors.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _not_ours(path, f"it holds objects a checkpoint never has: {first}") from exc
+    except OSError as exc:
+        raise UsageError(
+            f"checkpoint {str(path)!r}: cannot be read ({exc.strerror or exc})"
+        ) from exc
+    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as exc:
+        raise _not_ours(path, "not a file written by torch.save, or truncated") from exc
+
+
+def load_checkpoint(
+    path: str | Path, spec: ModelSpec | None = None
+) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
+    """The checkpoint's config and ``state_dict``, both checked.
+
+    With ``spec`` (a ``--config`` given beside ``--weights``), its layers must be
+    those the weights were trained for (sizes, activations, biases); inits and
+    names may differ. Any problem is a usage error naming the file (exit 2).
+    """
+    data = _read(path)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise _not_ours(path, "no 'format': 'nncli-checkpoint' entry")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _not_ours(path, f"bad version {version!r}")
+    if version > VERSION:
+        raise UsageError(
+            f"checkpoint {str(path)!r}: format version {version} is newer than this "
+            f"nncli reads ({VERSION})",
+            hint="upgrade nncli",
+        )
+    text = data.get("config")
+    if not isinstance(text, str):
+        raise _not_ours(path, "no config")
+    saved = parse_config(text, f"{path} (checkpoint)")
+    state = data.get("state_dict")
+    if not isinstance(state, dict):
+        raise _not_ours(path, "no state_dict")
+    _check_state(path, saved, state)
+    if spec is not None and _structure(spec) != _structure(saved):
+        raise UsageError(
+            f"checkpoint {str(path)!r} holds weights for {describe(saved)}, but config "
+            f"{spec.source} is {describe(spec)}",
+            hint="leave out --config: the checkpoint carries its own",
+        )
+    return saved, state
+
+
+def _check_state(path: str | Path, spec: ModelSpec, state: dict[Any, Any]) -> None:
+    """The state_dict has exactly the tensors the config's model has, in their shapes."""
+    import torch
+
+    from nncli.core.model.model import build_model
+
+    expected = {
+        k: tuple(v.shape) for k, v in build_model(spec, meta=True).model.state_dict().items()
+    }
+    missing = [k for k in expected if k not in state]
+    extra = [str(k) for k in state if k not in expected]
+    if missing or extra:
+        what = f"missing {', '.join(missing)}" if missing else f"unexpected {', '.join(extra)}"
+        raise UsageError(f"checkpoint {str(path)!r}: its weights do not match its config ({what})")
+    for key, shape in expected.items():
+        tensor = state[key]
+        if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
+            raise UsageError(f"checkpoint {str(path)!r}: {key} is not a float tensor")
+        if tuple(tensor.shape) != shape:
+            raise UsageError(
+                f"checkpoint {str(path)!r}: {key} has shape {list(tensor.shape)}, but its "
+                f"config needs {list(shape)}"
+            )
+
+
+def load_model(path: str | Path, device: str = "cpu", spec: ModelSpec | None = None) -> BuiltModel:
+    """Build the checkpoint's model on ``device`` with its trained weights."""
+    import torch
+
+    from nncli.core.model.model import build_model
+
+    saved, state = load_checkpoint(path, spec)
+    built = build_model(saved, "cpu", seed=0)
+    with torch.no_grad():
+        built.model.load_state_dict({k: v.float() for k, v in state.items()})
+    if device != "cpu":
+        built.model = built.model.to(torch.device(device))
+        built.device = device
+    return built

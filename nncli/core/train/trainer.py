@@ -1,0 +1,933 @@
+"""Training a feed-forward model on a :class:`Dataset`, and judging the run.
+
+The loop is plain tensors on the device: one seeded ``torch.randperm`` per epoch,
+slices of it as batches, no ``DataLoader`` and no per-sample Python. Nothing is
+read back to the host inside an epoch (losses and gradient norms accumulate on the
+device), so the loop runs at the speed of a hand-written one.
+
+Definitions (the README repeats them):
+
+* ``train_loss`` of an epoch: the mean of the loss over the epoch's training samples,
+  as the model was at each step (the running mean a hand-written loop prints), without
+  the L1 penalty; ``test_loss``: the loss of the whole test set after the epoch.
+* ``grad_norms``: per Linear layer, the L2 norm of its weight's gradient, averaged over
+  the steps sampled in the epoch (every ``stats_every``-th step, by default
+  :data:`STATS_EVERY`, the epoch's first step included).
+* layer statistics (start and end): one forward and backward pass over up to
+  :data:`STATS_ROWS` training rows. Dead: the share of units that output exactly 0 for
+  every one of those rows (activations with a dead side, ReLU's); saturated: the share
+  of outputs where ``|f'(pre-activation)| < 0.01`` (saturating activations).
+
+Verdicts, tried in this order (the thresholds are the constants below):
+
+1. diverged: the train or test loss is NaN or inf at epoch E (training stops there), or
+   ends :data:`DIVERGED_GROWTH` × the loss before training or more;
+2. overfitting: the final test loss is :data:`OVERFIT_RISE` × its best or more while
+   the train loss kept falling, and at least :data:`OVERFIT_GAP` × the train loss;
+3. learned: classification, final test accuracy ≥ ``1 − LEARNED_ERROR_SHARE × (1 −
+   chance)`` (0.9 for two balanced classes); regression, test R² ≥ :data:`LEARNED_R2`;
+4. dead relus: :data:`DEAD_SHARE` or more of the units with a dead side are dead at the
+   end (before vanishing: no gradient crosses a dead layer, so layer 1's is 0 too);
+5. vanishing gradients: layer 1's gradient norm is below :data:`VANISHING_RATIO` × the
+   last layer's (median over the epochs);
+6. did not learn: none of the above (the evidence says how far the loss fell).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nncli import fmt
+from nncli.core.activation.activations import get_activation
+from nncli.core.init.inits import get_scheme
+from nncli.core.loss.losses import get_loss
+from nncli.core.memory import FLOAT32, ensure_fits
+from nncli.core.model.config import LayerSpec, ModelSpec, check_tensor_sizes, module_names
+from nncli.errors import UsageError, unknown_name
+from nncli.limits import check_int
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from nncli.core.train.datasets import Dataset
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")  # momentum = SGD(momentum=0.9)
+MOMENTUM = 0.9
+DEFAULT_ACTIVATION = "tanh"
+TASKS = ("binary", "multi-class", "regression")
+
+# Verdict thresholds (module docstring).
+DIVERGED_GROWTH = 100.0  # a loss 100× the one before training has blown up, if finite
+OVERFIT_RISE = 1.2  # the final test loss is 20 % above its best ...
+OVERFIT_GAP = 2.0  # ... and twice the final train loss
+LEARNED_ERROR_SHARE = 0.2  # test error at most 20 % of chance's error
+LEARNED_R2 = 0.9
+VANISHING_RATIO = 1e-2  # layer 1's gradient norm below 1/100 of the last layer's
+DEAD_SHARE = 0.5
+SATURATION_THRESHOLD = 0.01  # |f'| below this: as init-stats counts a saturated unit
+# Gradient norms are sampled every STATS_EVERY-th step (the first step of each epoch
+# included), not every step: on tiny models the norms cost about 5 % of a step.
+STATS_EVERY = 10
+STATS_ROWS = 2048  # rows of the training set used for the start/end layer statistics
+EVAL_ROWS = 65536  # the test set is evaluated in chunks of this many rows
+
+# The losses that can train each task, with the target encoding each needs.
+TASK_LOSSES: dict[str, tuple[str, ...]] = {
+    "binary": ("bce_with_logits", "bce", "soft_margin", "mse", "mae", "huber", "smooth_l1"),
+    "multi-class": ("cross_entropy", "multi_margin"),
+    "regression": ("mse", "mae", "huber", "smooth_l1", "poisson_nll"),
+}
+# Losses whose prediction is a probability: the model must end in a sigmoid.
+_PROBABILITY_LOSSES = ("bce",)
+# Binary losses on a ±1 target, whose decision threshold is a score of 0.
+_SIGNED_LOSSES = ("soft_margin",)
+# Binary losses on the 0/1 labels themselves (regression on the label): threshold 0.5.
+_LABEL_REGRESSION = ("mse", "mae", "huber", "smooth_l1")
+
+Progress = Callable[[int, int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One trained combination."""
+
+    activation: str | None
+    init: str | None
+    optimizer: str
+    lr: float
+    hidden: tuple[int, ...] | None  # None when the model comes from a config
+    loss: str  # canonical loss name
+    weight_decay: float = 0.0
+    l1: float = 0.0
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    test_loss: float
+    train_accuracy: float | None  # None for regression
+    test_accuracy: float | None
+    grad_norms: list[float]  # one per Linear layer, first first: mean over the sampled steps
+    steps: int = 0  # optimiser steps taken in this epoch
+    partial: bool = False  # interrupted before the epoch's last step
+
+
+@dataclass
+class LayerStats:
+    layer: str  # the Linear module's name
+    activation: str | None  # the activation after it (None: the output layer)
+    mean: float  # of the activation's output (of the Linear's, without one)
+    std: float
+    dead_fraction: float | None  # None: the activation has no dead side
+    saturated_fraction: float | None  # None: the activation does not saturate
+    grad_norm: float  # of the Linear weight's gradient
+
+
+@dataclass
+class TrainRun:
+    config: RunConfig
+    spec: ModelSpec
+    history: list[EpochRecord]
+    start: list[LayerStats]
+    final: list[LayerStats]
+    verdict: str
+    evidence: str
+    model: nn.Module
+    interrupted: bool = False
+    seconds: float = 0.0
+    steps_per_second: float = 0.0
+    test_r2: float | None = None  # regression only: 1 − SSE/SST on the test set
+    initial_loss: float = math.nan  # on the statistics rows, before the first step
+    epochs_to_learn: int | None = None  # first epoch meeting the "learned" bar
+
+
+VERDICTS = (
+    "learned",
+    "did not learn",
+    "overfitting",
+    "diverged",
+    "vanishing gradients",
+    "dead relus",
+)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _finite_number(name: str, value: float, *, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{name} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise UsageError(f"{name} must be finite, got {value!r}")
+    if positive and number <= 0:
+        raise UsageError(f"{name} must be greater than 0, got {fmt.num(number)}")
+    if not positive and number < 0:
+        raise UsageError(f"{name} must be at least 0, got {fmt.num(number)}")
+    return number
+
+
+def check_hyperparameters(
+    *, lr: float, epochs: int, batch: int, samples: int, weight_decay: float, l1: float
+) -> None:
+    """Every hyperparameter's rule; ``samples`` is the number of training rows."""
+    _finite_number("--lr", lr, positive=True)
+    check_int("--epochs", epochs)
+    check_int("--batch", batch)
+    if batch > samples:
+        raise UsageError(
+            f"--batch must be at most the number of training samples ({samples:,}), got {batch:,}",
+            hint="lower --batch, or raise --samples or lower --test-fraction",
+        )
+    _finite_number("--weight-decay", weight_decay, positive=False)
+    _finite_number("--l1", l1, positive=False)
+
+
+def check_optimizer(name: str) -> str:
+    key = name.strip().lower()
+    if key not in OPTIMIZERS:
+        raise unknown_name("optimizer", name, OPTIMIZERS)
+    return key
+
+
+def _output_activation(spec: ModelSpec) -> str | None:
+    return spec.layers[-1].activation
+
+
+def default_loss(task: str, spec: ModelSpec) -> tuple[str, list[str]]:
+    """The tutorial's pairing for the task and the output layer, and its pitfalls.
+
+    Binary: ``bce_with_logits`` on the logit, or ``bce`` when the model already ends in
+    a sigmoid (the pairing for a sigmoid output); multi-class: ``cross_entropy`` on the
+    logits; regression: ``mse``.
+    """
+    if task == "binary":
+        name = "bce" if _output_activation(spec) == "sigmoid" else "bce_with_logits"
+    elif task == "multi-class":
+        name = "cross_entropy"
+    elif task == "regression":
+        name = "mse"
+    else:
+        raise unknown_name("task", task, TASKS)
+    return name, pairing_warnings(name, spec)
+
+
+def pairing_warnings(loss: str, spec: ModelSpec) -> list[str]:
+    """Known pitfalls of feeding this model's output layer into this loss."""
+    out = _output_activation(spec)
+    warnings = []
+    if loss == "cross_entropy" and out == "softmax":
+        warnings.append(
+            "the model ends in softmax and cross_entropy applies softmax again (double "
+            "softmax): gradients shrink and training slows; remove the output softmax"
+        )
+    if loss == "bce_with_logits" and out == "sigmoid":
+        warnings.append(
+            "the model ends in sigmoid and bce_with_logits applies sigmoid again: the "
+            "loss never gets near 0; remove the output sigmoid or use --loss bce"
+        )
+    if loss in _LABEL_REGRESSION and out == "sigmoid":
+        warnings.append(
+            f"{loss} on a sigmoid output: the gradient vanishes where the sigmoid "
+            "saturates, even on wrong answers; bce is the pairing for a sigmoid"
+        )
+    return warnings
+
+
+def resolve_loss(task: str, spec: ModelSpec, name: str | None = None) -> tuple[str, list[str]]:
+    """``--loss`` checked against the task and the model (default: :func:`default_loss`)."""
+    if name is None:
+        return default_loss(task, spec)
+    loss = get_loss(name).name
+    allowed = TASK_LOSSES[task]
+    if loss not in allowed:
+        raise UsageError(
+            f"--loss {loss} cannot train a {task} task; choose from: {', '.join(allowed)}",
+            hint=f"the default for {task} is {default_loss(task, spec)[0]}",
+        )
+    if loss in _PROBABILITY_LOSSES and _output_activation(spec) != "sigmoid":
+        raise UsageError(
+            f"--loss {loss} needs probabilities, but the model's output layer has no sigmoid",
+            hint="use bce_with_logits on the logit (the default), or end the model in sigmoid",
+        )
+    return loss, pairing_warnings(loss, spec)
+
+
+def check_targets(dataset: Dataset, loss: str) -> None:
+    """Target values a loss cannot take (poisson_nll's counts are ≥ 0)."""
+    if loss == "poisson_nll":
+        low = min(float(np.min(dataset.y_train)), float(np.min(dataset.y_test)))
+        if low < 0:
+            raise UsageError(
+                f"--loss poisson_nll needs targets ≥ 0 (counts), but the data has {fmt.num(low)}"
+            )
+
+
+# --------------------------------------------------------------------------- model
+
+
+def output_size(dataset: Dataset) -> int:
+    if dataset.task == "multi-class":
+        if dataset.classes is None:  # pragma: no cover - a Dataset invariant
+            raise UsageError(f"dataset {dataset.name}: multi-class without a class count")
+        return int(dataset.classes)
+    return 1
+
+
+def _n_features(dataset: Dataset) -> int:
+    return int(dataset.x_train.shape[1])
+
+
+def _task_output(dataset: Dataset) -> str:
+    if dataset.task == "binary":
+        return "1 logit (binary)"
+    if dataset.task == "multi-class":
+        return f"{output_size(dataset)} logits ({dataset.classes} classes)"
+    return "1 value (regression)"
+
+
+def model_spec(
+    dataset: Dataset,
+    *,
+    config: ModelSpec | None,
+    hidden: tuple[int, ...] | None,
+    activation: str | None,
+    init: str | None,
+) -> ModelSpec:
+    """The model: a config checked against the data, or built inline from ``hidden``.
+
+    Inline: a Linear layer of each hidden width followed by ``activation`` (default
+    tanh), all initialised with ``init`` (None: PyTorch's default), then an output
+    layer without activation sized by the task.
+    """
+    inputs, outputs = _n_features(dataset), output_size(dataset)
+    if config is not None:
+        if hidden is not None or activation is not None or init is not None:
+            raise UsageError(
+                "--config gives the whole model; leave out --hidden, --activation and --init"
+            )
+        if config.input_features != inputs:
+            raise UsageError(
+                f"config {config.source}: input_features is {config.input_features}, but "
+                f"the data has {inputs} input feature{'s' * (inputs != 1)} "
+                f"({', '.join(dataset.features)})"
+            )
+        if config.output_features != outputs:
+            raise UsageError(
+                f"config {config.source}: the last layer has {config.output_features} "
+                f"output{'s' * (config.output_features != 1)}, but a {dataset.task} task "
+                f"on this data needs {_task_output(dataset)}"
+            )
+        return config
+    widths = tuple(check_int("--hidden", w) for w in (hidden or ()))
+    act = get_activation(activation or DEFAULT_ACTIVATION).name
+    init_name, init_args = None, {}
+    if init is not None:
+        scheme = get_scheme(init)
+        init_name, init_args = scheme.name, scheme.resolve_params({})
+    layers = [LayerSpec(w, act, init_name, dict(init_args)) for w in widths]
+    layers.append(LayerSpec(outputs, None, init_name, dict(init_args)))
+    name = f"{dataset.name}_mlp"
+    if not (name.isprintable() and name.strip()):
+        name = "mlp"
+    shape = " → ".join(str(n) for n in (inputs, *widths, outputs))
+    spec = ModelSpec(inputs, tuple(layers), name, f"{shape}, {act}", "inline")
+    check_tensor_sizes(spec)
+    if init_name is not None:
+        fan_in = inputs
+        for layer in layers:  # the float32 fit of the init, as configs check it
+            get_scheme(init_name).theory(fan_in, layer.out_features, layer.init_args)
+            fan_in = layer.out_features
+    return spec
+
+
+def estimate_bytes(dataset: Dataset, spec: ModelSpec, batch: int, device: str = "cpu") -> int:
+    """An upper estimate of what training allocates, before anything is.
+
+    Parameters × 4 (weights, gradients, two optimiser moments); per layer output, the
+    activations of a batch and of an evaluation chunk, kept for the backward pass
+    (pre- and post-activation, and their gradients); the data when it is copied to
+    another device (on the CPU the dataset's arrays are used in place).
+    """
+    params = spec.linear_params()
+    widths = sum(layer.out_features for layer in spec.layers) + spec.input_features
+    n_train, n_test = len(dataset.x_train), len(dataset.x_test)
+    rows = batch + min(max(n_train, n_test), EVAL_ROWS) + min(n_train, STATS_ROWS)
+    total = 4 * params * FLOAT32 + 4 * rows * widths * FLOAT32
+    if device != "cpu":
+        total += dataset.x_train.nbytes + dataset.x_test.nbytes
+        total += dataset.y_train.nbytes + dataset.y_test.nbytes
+    total += (n_train + n_test) * 8  # the permutation (int64) and its batch slices
+    total += n_train * spec.output_features * FLOAT32  # an epoch's outputs, for its accuracy
+    return int(total)
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class _Task:
+    """How the targets, the loss and the accuracy work for one task and loss."""
+
+    kind: str
+    loss: str
+    threshold: float | None  # binary: a prediction above it is class 1
+
+    def target(self, y: np.ndarray, device: Any) -> torch.Tensor:
+        import torch
+
+        if self.kind == "multi-class":
+            return torch.as_tensor(np.ascontiguousarray(y, dtype=np.int64)).to(device)
+        t = torch.as_tensor(np.ascontiguousarray(y, dtype=np.float32)).reshape(-1, 1)
+        if self.loss in _SIGNED_LOSSES:
+            t = t * 2 - 1  # 0/1 -> -1/+1
+        return t.to(device)
+
+    def correct(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+        """The number of correct predictions, as a device tensor (None: regression)."""
+        if self.kind == "regression":
+            return None
+        if self.kind == "multi-class":
+            return (out.argmax(dim=1) == y).sum()
+        positive = y > (0.0 if self.loss in _SIGNED_LOSSES else 0.5)
+        threshold = 0.5 if self.threshold is None else self.threshold
+        return ((out > threshold) == positive).sum()
+
+
+def _task_for(dataset: Dataset, loss: str) -> _Task:
+    threshold = None
+    if dataset.task == "binary":
+        threshold = 0.0 if loss in ("bce_with_logits", *_SIGNED_LOSSES) else 0.5
+    return _Task(dataset.task, loss, threshold)
+
+
+def _make_optimizer(run: RunConfig, params: Any) -> torch.optim.Optimizer:
+    import torch
+
+    name = check_optimizer(run.optimizer)
+    wd = run.weight_decay
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=run.lr, weight_decay=wd)
+    if name == "momentum":
+        return torch.optim.SGD(params, lr=run.lr, momentum=MOMENTUM, weight_decay=wd)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=run.lr, weight_decay=wd)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=run.lr, weight_decay=wd)
+    return torch.optim.RMSprop(params, lr=run.lr, weight_decay=wd)
+
+
+class _Interrupt:
+    """Ctrl-C sets a flag, and the loop stops after the step in flight.
+
+    A second Ctrl-C raises KeyboardInterrupt at once. Off the main thread no handler
+    can be installed; a KeyboardInterrupt raised there still stops the run (the step
+    in flight is then lost).
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        self._installed = False
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_Interrupt]:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._installed = True
+        try:
+            yield self
+        finally:
+            if self._installed:
+                # None: the old handler was not set from Python; restore Python's default.
+                previous = self._previous
+                signal.signal(
+                    signal.SIGINT, signal.default_int_handler if previous is None else previous
+                )
+
+
+def train(
+    dataset: Dataset,
+    run: RunConfig,
+    spec: ModelSpec,
+    *,
+    epochs: int,
+    batch: int,
+    seed: int,
+    device: str,
+    progress: Progress | None = None,
+    stats_every: int = STATS_EVERY,
+) -> TrainRun:
+    """Train one combination; the same seed on the CPU gives the same history."""
+    import torch
+
+    from nncli.core.model.model import build_model
+
+    check_hyperparameters(
+        lr=run.lr,
+        epochs=epochs,
+        batch=batch,
+        samples=len(dataset.x_train),
+        weight_decay=run.weight_decay,
+        l1=run.l1,
+    )
+    check_int("stats_every", stats_every)
+    check_targets(dataset, run.loss)
+    ensure_fits(estimate_bytes(dataset, spec, batch, device), device, "training")
+    dev = torch.device(device)
+    task = _task_for(dataset, run.loss)
+    model = build_model(spec, device, seed=seed).model
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    loss_fn = get_loss(run.loss).make_module("mean")
+    x_train = torch.as_tensor(np.ascontiguousarray(dataset.x_train, dtype=np.float32)).to(dev)
+    x_test = torch.as_tensor(np.ascontiguousarray(dataset.x_test, dtype=np.float32)).to(dev)
+    y_train, y_test = task.target(dataset.y_train, dev), task.target(dataset.y_test, dev)
+    optimizer = _make_optimizer(run, model.parameters())
+    generator = torch.Generator().manual_seed(seed)
+
+    stats_rows = slice(0, min(len(x_train), STATS_ROWS))
+    start, initial_loss = layer_stats(
+        model, spec, loss_fn, x_train[stats_rows], y_train[stats_rows]
+    )
+    history: list[EpochRecord] = []
+    interrupt = _Interrupt()
+    step_with = _Step(
+        model, linears, loss_fn, optimizer, task, run.l1, interrupt, spec.output_features
+    )
+    began, steps = time.perf_counter(), 0
+    n = len(x_train)
+    with interrupt.installed():
+        for epoch in range(1, epochs + 1):
+            try:
+                record, done = _epoch(
+                    step_with, epoch, x_train, y_train, batch, generator, stats_every
+                )
+            except KeyboardInterrupt:
+                interrupt.requested, record, done = True, None, 0
+            steps += done
+            if record is not None:
+                record.test_loss, record.test_accuracy = evaluate(
+                    model, loss_fn, task, x_test, y_test
+                )
+                record.partial = done < math.ceil(n / batch)
+                history.append(record)
+                if progress is not None and not interrupt.requested:
+                    try:
+                        progress(epoch, epochs, _metrics(record))
+                    except KeyboardInterrupt:
+                        interrupt.requested = True
+            if interrupt.requested or (record is not None and _diverged(record)):
+                break
+    seconds = time.perf_counter() - began
+    final, _ = layer_stats(model, spec, loss_fn, x_train[stats_rows], y_train[stats_rows])
+    result = TrainRun(
+        config=run,
+        spec=spec,
+        history=history,
+        start=start,
+        final=final,
+        verdict="",
+        evidence="",
+        model=model,
+        interrupted=interrupt.requested,
+        seconds=seconds,
+        steps_per_second=steps / seconds if seconds > 0 else 0.0,
+        initial_loss=initial_loss,
+    )
+    if task.kind == "regression" and history and not _diverged(history[-1]):
+        result.test_r2 = r_squared(model, x_test, y_test)
+    result.verdict, result.evidence = judge(result, dataset)
+    return result
+
+
+def _metrics(record: EpochRecord) -> dict[str, float]:
+    metrics = {"train_loss": record.train_loss, "test_loss": record.test_loss}
+    if record.train_accuracy is not None:
+        metrics["train_accuracy"] = record.train_accuracy
+    if record.test_accuracy is not None:
+        metrics["test_accuracy"] = record.test_accuracy
+    return metrics
+
+
+@dataclass
+class _Step:
+    """What one optimisation step needs, besides the data."""
+
+    model: nn.Module
+    linears: list[nn.Linear]
+    loss_fn: nn.Module
+    optimizer: torch.optim.Optimizer
+    task: _Task
+    l1: float
+    interrupt: _Interrupt
+    outputs: int  # the model's output width
+
+
+def _epoch(
+    step_with: _Step,
+    epoch: int,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch: int,
+    generator: torch.Generator,
+    stats_every: int,
+) -> tuple[EpochRecord | None, int]:
+    """One pass over the training set; every sum stays on the device until the end."""
+    import torch
+
+    s = step_with
+    n = len(x)
+    # The permutation is drawn on the CPU, so every device sees the same batches.
+    order = torch.randperm(n, generator=generator).to(x.device)
+    # Each step only copies its loss and outputs into these (one op each); the epoch's
+    # loss and accuracy are computed from them at the end, vectorised.
+    step_losses = torch.empty(math.ceil(n / batch), device=x.device)
+    outputs = torch.empty(n, s.outputs, device=x.device)
+    norm_sum = torch.zeros(len(s.linears), device=x.device)
+    sampled = seen = steps = 0
+    for step, begin in enumerate(range(0, n, batch)):
+        index = order[begin : begin + batch]
+        xb, yb = x[index], y[index]
+        out = s.model(xb)
+        loss = s.loss_fn(out, yb)
+        objective = loss + s.l1 * sum(m.weight.abs().sum() for m in s.linears) if s.l1 else loss
+        s.optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+        if step % stats_every == 0:
+            norm_sum += torch.stack([torch.linalg.vector_norm(m.weight.grad) for m in s.linears])
+            sampled += 1
+        s.optimizer.step()
+        step_losses[step] = loss.detach()
+        outputs[begin : begin + len(index)] = out.detach()
+        seen += len(index)
+        steps += 1
+        if s.interrupt.requested:
+            break
+    if steps == 0:  # pragma: no cover - n ≥ batch ≥ 1 always gives one step
+        return None, 0
+    rows = torch.full((steps,), float(batch), device=x.device)
+    rows[-1] = seen - batch * (steps - 1)  # the last batch may be short
+    train_loss = float((step_losses[:steps] * rows).sum().item()) / seen
+    norms = (norm_sum / sampled).tolist()
+    correct = s.task.correct(outputs[:seen], y[order[:seen]])
+    accuracy = None if correct is None else int(correct.item()) / seen
+    record = EpochRecord(epoch, train_loss, math.nan, accuracy, None, norms, steps)
+    return record, steps
+
+
+def _diverged(record: EpochRecord) -> bool:
+    return not (math.isfinite(record.train_loss) and math.isfinite(record.test_loss))
+
+
+def evaluate(
+    model: nn.Module, loss_fn: nn.Module, task: _Task, x: torch.Tensor, y: torch.Tensor
+) -> tuple[float, float | None]:
+    """The mean loss and the accuracy over a whole set, in chunks of EVAL_ROWS rows."""
+    import torch
+
+    loss_sum = torch.zeros((), device=x.device, dtype=torch.float64)
+    correct_sum = torch.zeros((), device=x.device, dtype=torch.int64)
+    with torch.no_grad():
+        for begin in range(0, len(x), EVAL_ROWS):
+            xb, yb = x[begin : begin + EVAL_ROWS], y[begin : begin + EVAL_ROWS]
+            out = model(xb)
+            loss_sum += loss_fn(out, yb).double() * len(xb)
+            correct = task.correct(out, yb)
+            if correct is not None:
+                correct_sum += correct
+    n = len(x)
+    accuracy = None if task.kind == "regression" else int(correct_sum.item()) / n
+    return float(loss_sum.item()) / n, accuracy
+
+
+def r_squared(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """1 − SSE/SST of the model's predictions (float64 sums)."""
+    import torch
+
+    with torch.no_grad():
+        sse = torch.zeros((), dtype=torch.float64, device=x.device)
+        for begin in range(0, len(x), EVAL_ROWS):
+            out = model(x[begin : begin + EVAL_ROWS]).double()
+            sse += ((out - y[begin : begin + EVAL_ROWS].double()) ** 2).sum()
+        sst = ((y.double() - y.double().mean()) ** 2).sum()
+    if float(sst) == 0.0:
+        return math.nan
+    return 1.0 - float(sse) / float(sst)
+
+
+def layer_stats(
+    model: nn.Module, spec: ModelSpec, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> tuple[list[LayerStats], float]:
+    """Per Linear layer: its activation's output statistics and its weight's gradient norm,
+    and the loss on ``x``.
+
+    One forward and backward pass on ``x``; the model's gradients are left cleared.
+    """
+    import torch
+
+    names = module_names(spec)
+    modules = dict(model.named_children())
+    stats = []
+    with torch.enable_grad():
+        h = x
+        outputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+        for linear_name, act_name in names:
+            pre = modules[linear_name](h)
+            if act_name is None:
+                outputs.append((pre, None))
+                h = pre
+                continue
+            pre.retain_grad()
+            h = modules[act_name](pre)
+            outputs.append((h, pre))
+        model.zero_grad(set_to_none=True)
+        loss = loss_fn(h, y)
+        loss.backward()
+        for layer, (linear_name, _act), (out, pre) in zip(spec.layers, names, outputs, strict=True):
+            stats.append(_one_layer(layer, modules, linear_name, out, pre))
+    model.zero_grad(set_to_none=True)
+    return stats, float(loss.detach())
+
+
+def _one_layer(
+    layer: LayerSpec,
+    modules: dict[str, nn.Module],
+    linear_name: str,
+    out: torch.Tensor,
+    pre: torch.Tensor | None,
+) -> LayerStats:
+    import torch
+
+    values = out.detach()
+    std, mean = torch.std_mean(values, correction=0)
+    dead = saturated = None
+    activation = get_activation(layer.activation) if layer.activation else None
+    if activation is not None and pre is not None:
+        if activation.dead_below is not None:
+            # A dead unit outputs exactly 0 for every input: no gradient ever reaches it.
+            dead = float((values == 0).all(dim=0).double().mean())
+        if activation.saturating and activation.elementwise:
+            pre_d = pre.detach().requires_grad_()
+            with torch.enable_grad():
+                act_out = activation.make_module()(pre_d)
+                (slope,) = torch.autograd.grad(act_out, pre_d, torch.ones_like(act_out))
+            flat = slope.abs() < SATURATION_THRESHOLD
+            if activation.dead_below is not None:
+                flat &= values != 0  # the dead side is counted as dead, not saturated
+            saturated = float(flat.double().mean())
+    weight = modules[linear_name].weight
+    grad = weight.grad
+    grad_norm = float(torch.linalg.vector_norm(grad)) if grad is not None else 0.0
+    return LayerStats(
+        linear_name, layer.activation, float(mean), float(std), dead, saturated, grad_norm
+    )
+
+
+# --------------------------------------------------------------------------- verdict
+
+
+def chance_accuracy(dataset: Dataset) -> float:
+    """The accuracy of always guessing the most common test class."""
+    counts = np.bincount(np.asarray(dataset.y_test, dtype=np.int64))
+    return float(counts.max()) / float(counts.sum())
+
+
+def learned_accuracy(dataset: Dataset) -> float:
+    """The test accuracy that counts as learned: error ≤ 20 % of chance's error."""
+    return 1.0 - LEARNED_ERROR_SHARE * (1.0 - chance_accuracy(dataset))
+
+
+def gradient_ratio(history: list[EpochRecord]) -> float | None:
+    """Median over the epochs of layer 1's gradient norm / the last layer's."""
+    ratios = [
+        r.grad_norms[0] / r.grad_norms[-1]
+        for r in history
+        if len(r.grad_norms) > 1 and r.grad_norms[-1] > 0 and math.isfinite(r.grad_norms[0])
+    ]
+    return float(np.median(ratios)) if ratios else None
+
+
+def dead_share(stats: list[LayerStats], spec: ModelSpec) -> tuple[float, int] | None:
+    """The share of dead units over every layer with a dead side, and their count."""
+    if len(stats) != len(spec.layers):  # not measured
+        return None
+    dead = total = 0.0
+    for layer, stat in zip(spec.layers, stats, strict=True):
+        if stat.dead_fraction is not None:
+            dead += stat.dead_fraction * layer.out_features
+            total += layer.out_features
+    return (dead / total, round(dead)) if total else None
+
+
+def judge(result: TrainRun, dataset: Dataset) -> tuple[str, str]:
+    """The verdict and its evidence (the order and thresholds: module docstring)."""
+    history, lr = result.history, fmt.num(result.config.lr)
+    if not history:
+        return "did not learn", "interrupted before the first step"
+    last = history[-1]
+    if _diverged(last):
+        which = "train" if not math.isfinite(last.train_loss) else "test"
+        value = last.train_loss if which == "train" else last.test_loss
+        return "diverged", (
+            f"the {which} loss became {fmt.num(value)} at epoch {last.epoch} with lr {lr}; "
+            "lower the learning rate"
+        )
+    blown = _blown_up(result)
+    if blown is not None:
+        return "diverged", blown
+    overfit = _overfitting(history)
+    if overfit is not None:
+        return "overfitting", overfit
+    learned = _learned(result, dataset)
+    if learned is not None:
+        return "learned", learned
+    dead = dead_share(result.final, result.spec)
+    if dead is not None and dead[0] >= DEAD_SHARE:
+        return "dead relus", (
+            f"{dead[0]:.0%} of the units with a dead side ({dead[1]}) output 0 for every "
+            f"training input at the end; {_progress_words(result, dataset)}"
+        )
+    ratio = gradient_ratio(history)
+    if ratio is not None and ratio < VANISHING_RATIO:
+        return "vanishing gradients", (
+            f"layer 1's gradient norm is {fmt.num(ratio, 2)} × the last layer's (median "
+            f"over {len(history)} epochs; below {fmt.num(VANISHING_RATIO)} counts as "
+            f"vanishing); {_progress_words(result, dataset)}"
+        )
+    return "did not learn", _progress_words(result, dataset)
+
+
+def _blown_up(result: TrainRun) -> str | None:
+    """A finite loss that grew :data:`DIVERGED_GROWTH`-fold from before training."""
+    before, last = result.initial_loss, result.history[-1]
+    if not (math.isfinite(before) and before > 0):
+        return None
+    worst = max(last.train_loss, last.test_loss)
+    if worst < DIVERGED_GROWTH * before:
+        return None
+    return (
+        f"the loss grew from {fmt.num(before)} before training to {fmt.num(worst)} at "
+        f"epoch {last.epoch} with lr {fmt.num(result.config.lr)}; lower the learning rate"
+    )
+
+
+def _overfitting(history: list[EpochRecord]) -> str | None:
+    best = min(history, key=lambda r: r.test_loss)
+    last = history[-1]
+    if best is last or best.test_loss <= 0:
+        return None
+    rose = last.test_loss >= OVERFIT_RISE * best.test_loss
+    kept_falling = last.train_loss <= best.train_loss
+    gap = last.test_loss >= OVERFIT_GAP * last.train_loss
+    if rose and kept_falling and gap:
+        return (
+            f"the test loss rose from {fmt.num(best.test_loss)} (epoch {best.epoch}) to "
+            f"{fmt.num(last.test_loss)} while the train loss fell to "
+            f"{fmt.num(last.train_loss)}"
+        )
+    return None
+
+
+def _learned(result: TrainRun, dataset: Dataset) -> str | None:
+    last = result.history[-1]
+    if dataset.task == "regression":
+        r2 = result.test_r2
+        if r2 is not None and r2 >= LEARNED_R2:
+            return f"test R² {r2:.3f} (≥ {LEARNED_R2}) after {last.epoch} epochs"
+        return None
+    bar = learned_accuracy(dataset)
+    if last.test_accuracy is None or last.test_accuracy < bar:
+        return None
+    first = next(
+        r.epoch for r in result.history if r.test_accuracy is not None and r.test_accuracy >= bar
+    )
+    result.epochs_to_learn = first
+    return (
+        f"test accuracy {last.test_accuracy:.3f} after {last.epoch} epochs; first ≥ "
+        f"{bar:.3f} at epoch {first}"
+    )
+
+
+def _progress_words(result: TrainRun, dataset: Dataset) -> str:
+    first, last = result.history[0], result.history[-1]
+    drop = 1 - last.train_loss / first.train_loss if first.train_loss else 0.0
+    words = (
+        f"train loss {fmt.num(first.train_loss)} → {fmt.num(last.train_loss)} "
+        f"({-drop:+.0%}) over {last.epoch} epochs"
+    )
+    if dataset.task == "regression":
+        r2 = result.test_r2
+        return words + (f", test R² {r2:.3f} (< {LEARNED_R2})" if r2 is not None else "")
+    bar = learned_accuracy(dataset)
+    return words + f", test accuracy {last.test_accuracy:.3f} (< {bar:.3f})"
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+def binary_probability(loss: str, out: torch.Tensor) -> torch.Tensor:
+    """P(class 1) from a binary model's output, as the loss reads it: the sigmoid of a
+    logit (bce_with_logits; soft_margin, whose loss is the logistic one on ±1), the output
+    itself after a sigmoid (bce), or the clipped label estimate (a regression loss)."""
+    import torch
+
+    if loss in ("bce_with_logits", *_SIGNED_LOSSES):
+        return torch.sigmoid(out)
+    return out.clamp(0.0, 1.0)
+
+
+def predict(run: TrainRun, x: np.ndarray, task: str) -> np.ndarray:
+    """Classes (classification) or values (regression) for rows of features, in chunks.
+
+    Binary uses the run's loss's decision threshold (logit > 0, probability > 0.5).
+    """
+    import torch
+
+    model = run.model
+    device = next(model.parameters()).device
+    pieces = []
+    with torch.no_grad():
+        for begin in range(0, len(x), EVAL_ROWS):
+            xb = torch.as_tensor(np.ascontiguousarray(x[begin : begin + EVAL_ROWS], np.float32))
+            pieces.append(model(xb.to(device)).cpu())
+    out = torch.cat(pieces) if pieces else torch.empty(0, run.spec.output_features)
+    if task == "multi-class":
+        return out.argmax(dim=1).numpy()
+    if task == "binary":
+        threshold = 0.0 if run.config.loss in ("bce_with_logits", *_SIGNED_LOSSES) else 0.5
+        return (out[:, 0] > threshold).to(torch.int64).numpy()
+    return out[:, 0].numpy()
+
+
+__all__ = [
+    "OPTIMIZERS",
+    "VERDICTS",
+    "EpochRecord",
+    "LayerStats",
+    "RunConfig",
+    "TrainRun",
+    "binary_probability",
+    "check_hyperparameters",
+    "default_loss",
+    "estimate_bytes",
+    "model_spec",
+    "predict",
+    "resolve_loss",
+    "train",
+]
