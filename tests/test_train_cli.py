@@ -384,3 +384,16 @@ def test_run_too_big_for_memory_is_refused_before_training(cli, tmp_path: Path) 
     assert out.exit_code == 1
     assert "training moons" in out.stderr and "nothing was allocated" in out.stderr
     assert out.stdout == "" and not plot.exists()
+
+
+def test_the_progress_bar_shows_epoch_loss_and_accuracy() -> None:
+    from nncli.commands.train import _progress_callback
+
+    seen: list[tuple[int, int, str]] = []
+    callback = _progress_callback(lambda done, total, note: seen.append((done, total, note)))
+    callback(3, 10, {"train_loss": 0.51234, "test_loss": 0.6, "test_accuracy": 0.875})
+    callback(4, 10, {"train_loss": 0.25, "test_loss": 0.3})  # regression: no accuracy
+    assert seen == [
+        (3, 10, "epoch 3/10 · loss 0.512 · test acc 88%"),
+        (4, 10, "epoch 4/10 · loss 0.25"),
+    ]

@@ -551,9 +551,13 @@ def _progress_callback(step: Any) -> Any:
     from nncli.fmt import num
 
     def callback(done: int, total: int, metrics: dict[str, float]) -> None:
-        # epoch, loss and accuracy beside the bar (rich adds the ETA); rich throttles redraws
-        parts = [f"{key} {num(value, 3)}" for key, value in metrics.items() if value is not None]
-        step(done, total, " · ".join(parts))
+        # epoch, loss and accuracy beside the bar (rich adds the ETA and throttles redraws);
+        # short, so that the bar keeps its width on an 80-column terminal
+        note = f"epoch {done}/{total} · loss {num(metrics['train_loss'], 3)}"
+        accuracy = metrics.get("test_accuracy")
+        if accuracy is not None:
+            note += f" · test acc {accuracy:.0%}"
+        step(done, total, note)
 
     return callback
 
