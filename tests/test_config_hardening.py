@@ -21,11 +21,12 @@ from nncli.core.model.config import (
     ModelSpec,
     module_names,
     parse_config,
+    toml_value,
 )
+from nncli.core.model.config import toml_string as quote
 from nncli.core.model.model import build_model
 from nncli.errors import UsageError
 from nncli.limits import MAX_SIZE
-from tests.tomlgen import quote, toml_value
 
 
 def write(tmp_path: Path, text: str, name: str = "model.toml") -> str:

@@ -34,7 +34,7 @@ from nncli.core.activation.activations import ACTIVATIONS
 from nncli.core.init.inits import INIT_SCHEMES as SCHEMES
 from nncli.core.loss.losses import ALIASES as LOSS_ALIASES
 from nncli.core.loss.losses import LOSSES
-from tests.tomlgen import toml_value
+from nncli.core.model.config import toml_value
 
 EXAMPLES = int(os.environ.get("NNCLI_FUZZ_EXAMPLES", "400"))
 CATCH_ALL = "run with --debug for the traceback"  # only the catch-all handler says this

@@ -6,6 +6,8 @@ the file and the bad key or value (exit 2).
 
 from __future__ import annotations
 
+import json
+import math
 import reprlib
 import tomllib
 from dataclasses import dataclass, field
@@ -451,3 +453,32 @@ def _tensor_fits(source: str, where: str, what: str, shape: tuple[int, int]) -> 
             f"its {what} would be {dims} = {numel:.3g} float32 values, "
             f"{numel * FLOAT32:.3g} bytes: more than torch can address (2**63 - 1 bytes)",
         )
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's, but astral characters must stay
+    literal (TOML refuses surrogate escapes) and DEL must be escaped."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def toml_value(value: Any) -> str:
+    """A value in TOML (tomllib reads TOML but cannot write it): what checkpoints store
+    their config with, and what the tests generate configs with."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return toml_string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{toml_string(str(k))} = {toml_value(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    raise TypeError(f"no TOML form for {type(value).__name__}")

@@ -13,14 +13,12 @@ file. The config is TOML so that loading validates it like any config file.
 
 from __future__ import annotations
 
-import json
-import math
 import pickle
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nncli.core.model.config import ModelSpec, parse_config
+from nncli.core.model.config import ModelSpec, parse_config, toml_value
 from nncli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -38,40 +36,23 @@ EXTENSIONS = ("pt", "pth", "ckpt")
 # --------------------------------------------------------------------------- TOML
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        # A JSON string is a TOML basic string, except that TOML also forbids DEL.
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    raise TypeError(f"no TOML form for {type(value).__name__}")  # pragma: no cover
-
-
 def spec_to_toml(spec: ModelSpec) -> str:
     """The config as TOML text that :func:`parse_config` reads back to an equal spec."""
     lines = [
-        f"name = {_toml_value(spec.name)}",
-        f"description = {_toml_value(spec.description)}",
+        f"name = {toml_value(spec.name)}",
+        f"description = {toml_value(spec.description)}",
         f"input_features = {spec.input_features}",
     ]
     for layer in spec.layers:
         lines += ["", "[[layers]]", f"out_features = {layer.out_features}"]
         if layer.name is not None:
-            lines.append(f"name = {_toml_value(layer.name)}")
+            lines.append(f"name = {toml_value(layer.name)}")
         if layer.activation is not None:
-            lines.append(f"activation = {_toml_value(layer.activation)}")
+            lines.append(f"activation = {toml_value(layer.activation)}")
         if layer.init is not None:
-            lines.append(f"init = {_toml_value(layer.init)}")
+            lines.append(f"init = {toml_value(layer.init)}")
             if layer.init_args:
-                args = ", ".join(f"{k} = {_toml_value(v)}" for k, v in layer.init_args.items())
+                args = ", ".join(f"{k} = {toml_value(v)}" for k, v in layer.init_args.items())
                 lines.append(f"init_args = {{ {args} }}")
         if not layer.bias:
             lines.append("bias = false")
