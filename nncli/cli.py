@@ -175,7 +175,8 @@ app = typer.Typer(
     help=(
         "Make the building blocks of a neural network visible and checkable: activation "
         "functions and their derivatives, weight-initialisation schemes, a feed-forward "
-        "model's structure, parameters and forward pass, and loss functions.\n\n"
+        "model's structure, parameters and forward pass, loss functions, and training on "
+        "toy data where these lessons become visible.\n\n"
         "Exit codes: 0 success, 1 runtime failure, 2 usage error, 130 interrupted."
     ),
     no_args_is_help=True,
