@@ -12,7 +12,7 @@ from rich.text import Text
 
 from nncli.core.activation.activations import Activation
 from nncli.fmt import FIXED_LIMIT, fixed, num
-from nncli.render.tables import new_table
+from nncli.render.tables import new_table, print_bullets, print_fitted
 
 if TYPE_CHECKING:
     from nncli.core.activation.curves import Curve, Interval
@@ -49,43 +49,15 @@ def render_catalogue(activations: Sequence[Activation], console: Console) -> Non
     when the whole table cannot have that, its last columns move to a second table.
     """
     title = f"{len(activations)} activations · nncli plot NAME draws one · --info explains it"
-    full = _catalogue_table(activations, PROPERTY_COLUMNS + USAGE_COLUMNS[1:], title)
-    if fit_columns(full, console):
-        full.caption = CATALOGUE_CAPTION
-        console.print(full)
-        return
-    for table in (
-        _catalogue_table(activations, PROPERTY_COLUMNS, title),
-        _catalogue_table(activations, USAGE_COLUMNS, "Use, loss and init"),
-    ):
-        fit_columns(table, console)
-        console.print(table)
-    console.print(CATALOGUE_CAPTION)
-
-
-def fit_columns(table: Table, console: Console) -> bool:
-    """Set column widths so that no cell splits a word; False if the width cannot allow it.
-
-    Rich shrinks the widest wrapping column first, below its longest word if need be
-    ("transfo/rmers"). Here each column gets at least its longest word, and the
-    room left goes to the columns that would wrap, in proportion to what they lack.
-    """
-    wide = console.options.update_width(10_000)
-    ranges = [table._measure_column(console, wide, c) for c in table.columns]
-    room = console.width - table._extra_width
-    if sum(r.maximum for r in ranges) <= room:
-        return True
-    if sum(r.minimum for r in ranges) > room:
-        return False
-    widths = [r.minimum for r in ranges]
-    lacking = [r.maximum - r.minimum for r in ranges]
-    spare = room - sum(widths)
-    total = sum(lacking)
-    for i, lack in enumerate(lacking):
-        widths[i] += lack * spare // total
-    for i, column in enumerate(table.columns):
-        column.width = widths[i] - table._get_padding_width(i)
-    return True
+    print_fitted(
+        console,
+        _catalogue_table(activations, PROPERTY_COLUMNS + USAGE_COLUMNS[1:], title),
+        [
+            _catalogue_table(activations, PROPERTY_COLUMNS, title),
+            _catalogue_table(activations, USAGE_COLUMNS, "Use, loss and init"),
+        ],
+        CATALOGUE_CAPTION,
+    )
 
 
 def _catalogue_table(
@@ -160,12 +132,7 @@ def render_info(act: Activation, console: Console) -> None:
     if act.pitfalls:
         console.print()
         console.print("Pitfalls", style="bold")
-        bullets = Table.grid(padding=(0, 1))
-        bullets.add_column(no_wrap=True)
-        bullets.add_column(overflow="fold")
-        for item in act.pitfalls:
-            bullets.add_row("  •", item)
-        console.print(bullets)
+        print_bullets(act.pitfalls, console)
 
 
 def _fixed(act: Activation) -> str:

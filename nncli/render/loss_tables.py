@@ -17,8 +17,8 @@ from rich.text import Text
 from nncli.core.loss.losscurves import x_symbol
 from nncli.core.loss.losses import PAIRINGS, Loss
 from nncli.fmt import num
-from nncli.render.activation_tables import describe_intervals, fit_columns, x_formatter
-from nncli.render.tables import new_table
+from nncli.render.activation_tables import describe_intervals, x_formatter
+from nncli.render.tables import fit_columns, new_table, print_bullets, print_fitted
 
 if TYPE_CHECKING:
     from nncli.core.loss.losscurves import LossCurve, LossCurves
@@ -35,18 +35,15 @@ _NO_WRAP = ("Name", "Task")
 def render_loss_catalogue(losses: Sequence[Loss], console: Console) -> None:
     """One table when it fits the width, else two (summary, then inputs) with the same rows."""
     title = f"{len(losses)} losses · nncli loss NAME draws one · --info explains it"
-    full = _catalogue_table(losses, SUMMARY_COLUMNS + INPUT_COLUMNS[1:], title)
-    if fit_columns(full, console):
-        full.caption = CATALOGUE_CAPTION
-        console.print(full)
-        return
-    for table in (
-        _catalogue_table(losses, SUMMARY_COLUMNS, title),
-        _catalogue_table(losses, INPUT_COLUMNS, "What the prediction and the target must be"),
-    ):
-        fit_columns(table, console)
-        console.print(table)
-    console.print(CATALOGUE_CAPTION)
+    print_fitted(
+        console,
+        _catalogue_table(losses, SUMMARY_COLUMNS + INPUT_COLUMNS[1:], title),
+        [
+            _catalogue_table(losses, SUMMARY_COLUMNS, title),
+            _catalogue_table(losses, INPUT_COLUMNS, "What the prediction and the target must be"),
+        ],
+        CATALOGUE_CAPTION,
+    )
 
 
 def _catalogue_table(losses: Sequence[Loss], columns: Sequence[str], title: str | None) -> Table:
@@ -97,7 +94,7 @@ def render_loss_info(loss: Loss, console: Console) -> None:
     if loss.pitfalls:
         console.print()
         console.print("Pitfalls", style="bold")
-        _bullets(loss.pitfalls, console)
+        print_bullets(loss.pitfalls, console)
     console.print()
     render_pairings(console, highlight=loss.name)
 
@@ -105,15 +102,6 @@ def render_loss_info(loss: Loss, console: Console) -> None:
 def _param_text(help_text: str, default: Any, rule: str) -> str:
     shown = "unset" if default is None else str(default).lower()
     return f"{help_text} (default {shown}; {rule})"
-
-
-def _bullets(items: Sequence[str], console: Console) -> None:
-    bullets = Table.grid(padding=(0, 1))
-    bullets.add_column(no_wrap=True)
-    bullets.add_column(overflow="fold")
-    for item in items:
-        bullets.add_row("  •", item)
-    console.print(bullets)
 
 
 def render_pairings(console: Console, highlight: str | None = None) -> None:
@@ -166,7 +154,7 @@ def render_loss_curves(result: LossCurves, output: str, language: str, console: 
     if result.findings:
         console.print()
         console.print("Numerical stability", style="bold")
-        _bullets(result.findings, console)
+        print_bullets(result.findings, console)
 
 
 def _name_cell(curve: LossCurve) -> Text:

@@ -142,3 +142,50 @@ def _totals_table(result: SummaryResult) -> Table:
     totals.add_row("Parameter memory", format_bytes(result.memory.params))
     totals.add_row("Estimated total", format_bytes(result.memory.total))
     return totals
+
+
+def fit_columns(table: Table, console: Console) -> bool:
+    """Set column widths so that no cell splits a word; False if the width cannot allow it.
+
+    Rich shrinks the widest wrapping column first, below its longest word if need be
+    ("transfo/rmers"). Here each column gets at least its longest word, and the
+    room left goes to the columns that would wrap, in proportion to what they lack.
+    """
+    wide = console.options.update_width(10_000)
+    ranges = [table._measure_column(console, wide, c) for c in table.columns]
+    room = console.width - table._extra_width
+    if sum(r.maximum for r in ranges) <= room:
+        return True
+    if sum(r.minimum for r in ranges) > room:
+        return False
+    widths = [r.minimum for r in ranges]
+    lacking = [r.maximum - r.minimum for r in ranges]
+    spare = room - sum(widths)
+    total = sum(lacking)
+    for i, lack in enumerate(lacking):
+        widths[i] += lack * spare // total
+    for i, column in enumerate(table.columns):
+        column.width = widths[i] - table._get_padding_width(i)
+    return True
+
+
+def print_fitted(console: Console, full: Table, parts: Sequence[Table], caption: str) -> None:
+    """``full`` when its words fit the width, else ``parts`` one below the other (the same
+    rows, fewer columns each), so a catalogue never splits a word; the caption last."""
+    if fit_columns(full, console):
+        full.caption = caption
+        console.print(full)
+        return
+    for table in parts:
+        fit_columns(table, console)
+        console.print(table)
+    console.print(caption)
+
+
+def print_bullets(items: Sequence[str], console: Console) -> None:
+    bullets = Table.grid(padding=(0, 1))
+    bullets.add_column(no_wrap=True)
+    bullets.add_column(overflow="fold")
+    for item in items:
+        bullets.add_row("  •", item)
+    console.print(bullets)

@@ -165,12 +165,13 @@ def _integer_epochs(ax: Axes) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _legend_below(ax: Axes) -> None:
+def _legend_below(ax: Axes, offset: float = -0.15) -> None:
+    """The legend under the panel (``offset`` in axes units, below its tick labels)."""
     handles, _labels = ax.get_legend_handles_labels()
     if handles:
         ax.legend(
             loc="upper center",
-            bbox_to_anchor=(0.5, -0.15),
+            bbox_to_anchor=(0.5, offset),
             ncols=2,
             fontsize="small",
             frameon=False,
@@ -249,15 +250,7 @@ def _surface(ax: Axes, ds: Dataset, values: Any, name: str, text: dict[str, str]
     _points(ax, ds, text, colour)
     key = "surface" if ds.task == "regression" else "boundary"
     ax.set_title(text[key].format(run=name), fontsize="medium")
-    handles, _ = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.08),
-            ncols=2,
-            fontsize="small",
-            frameon=False,
-        )
+    _legend_below(ax, -0.08)
 
 
 def _points(ax: Axes, ds: Dataset, text: dict[str, str], colour: dict[str, Any]) -> None:
