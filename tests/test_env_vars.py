@@ -30,6 +30,8 @@ from nncli.errors import UsageError
         ("1.9b", 1),  # fractions of a byte round down
         (" 64MB ", 64 * 1000**2),
         ("0.1GB", 100_000_000),  # exact: no binary-float rounding of 0.1
+        ("0.000000000931322574615478515625GiB", 1),  # exactly 2**-30 GiB: 30 decimals
+        ("0.0000000000009094947017729282379150390625TiB", 1),  # 2**-40 TiB: 40 decimals
     ],
 )
 def test_parse_size_accepts_bytes_and_units(text: str, expected: int) -> None:

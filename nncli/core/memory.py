@@ -54,7 +54,10 @@ def parse_size(text: str, name: str = LIMIT_ENV) -> int:
     # Bounded before int(): Python refuses to convert strings of over 4300 digits.
     if len(whole.lstrip("0")) > 20:
         raise UsageError(f"{name}: {text!r} is more than 2**63 - 1 bytes")
-    frac = frac[:20]  # beyond a byte's 1e-20 the digits cannot change the result
+    # Digits past 1e-40 of a unit cannot change the whole bytes: the largest unit is
+    # 1024**4 < 1e13 bytes, so they are below 1e-27 of a byte. (Cutting at 1e-20 was
+    # too soon: "0.000000000931322574615478515625GiB" is exactly 1 byte.)
+    frac = frac[:40]
     # Exact integer arithmetic: "1.5GiB" must not pass through a binary float.
     scale = 10 ** len(frac)
     size = (int(whole or "0") * scale + int(frac or "0")) * SIZE_UNITS[unit] // scale
