@@ -96,12 +96,22 @@ VALUES = st.recursive(
     max_leaves=6,
 )
 LAYER_KEYS = ["out_features", "activation", "init", "init_args", "bias", "name"]
+LAYER_TYPES = ["conv1d", "conv2d", "maxpool2d", "avgpool2d", "adaptiveavgpool2d", "batchnorm1d",
+               "batchnorm2d", "layernorm", "dropout", "flatten", "linear"]  # fmt: skip
+CNN_KEYS = ["out_channels", "kernel_size", "stride", "padding", "output_size", "p", "in_channels"]
 INIT_ARG_KEYS = ["gain", "a", "b", "mean", "std", "low", "high", "value", "mode", "nonlinearity"]
 
 
 @st.composite
 def layer_tables(draw: st.DrawFn) -> dict[str, Any]:
     layer: dict[str, Any] = {"out_features": draw(st.integers(1, 6) | st.integers(-1, 6) | SCALARS)}
+    if draw(st.integers(0, 2)) == 0:  # a layer type with torch's constructor arguments
+        layer["type"] = draw(st.sampled_from(LAYER_TYPES) | SCALARS)
+        for key in draw(st.lists(st.sampled_from(CNN_KEYS), max_size=3, unique=True)):
+            small = st.integers(1, 4) | st.lists(st.integers(0, 4), min_size=2, max_size=2)
+            layer[key] = draw(small | SCALARS)
+        if draw(st.booleans()):
+            del layer["out_features"]
     for key in draw(st.lists(st.sampled_from([*LAYER_KEYS, "bogus"]), max_size=4, unique=True)):
         if key == "init_args":
             layer[key] = draw(st.dictionaries(st.sampled_from(INIT_ARG_KEYS), SCALARS, max_size=2))
@@ -118,9 +128,12 @@ def layer_tables(draw: st.DrawFn) -> dict[str, Any]:
 def toml_configs(draw: st.DrawFn) -> str:
     if draw(st.integers(0, 9)) == 0:  # now and then, text that is barely TOML
         return draw(st.sampled_from(["", "x =", "[[layers]]", "a = " + "[" * 300 + "]" * 300]))
-    lines = [
-        f"input_features = {toml_value(draw(st.integers(1, 6) | st.integers(-1, 6) | SCALARS))}"
-    ]
+    if draw(st.integers(0, 2)) == 0:  # an image-shaped input for the CNN layer types
+        shape = draw(st.lists(st.integers(1, 9), min_size=1, max_size=3) | VALUES)
+        lines = [f"input_shape = {toml_value(shape)}"]
+    else:
+        features = draw(st.integers(1, 6) | st.integers(-1, 6) | SCALARS)
+        lines = [f"input_features = {toml_value(features)}"]
     if draw(st.booleans()):
         lines.append(f"name = {toml_value(draw(TEXT | SCALARS))}")
     if draw(st.integers(0, 5)) == 0:
@@ -223,18 +236,81 @@ def config_arg(draw: st.DrawFn, files: Files) -> list[str]:
     return ["--config", files.config(draw(toml_configs()), name)]
 
 
+MODELS = Path(__file__).parent / "models"
+GOOD_MODELS = [
+    (f"{MODELS / 'zoo.py'}:LeNet", "1,32,32"),
+    (f"{MODELS / 'zoo.py'}:tiny_resnet", "3,32,32"),
+    (f"{MODELS / 'zoo.py'}:ReusedTwice", "6"),
+    (f"{MODELS / 'zoo.py'}:LSTMNet", "7"),
+    (f"{MODELS / 'zoo.py'}:DictOutput", "6"),
+    (f"{MODELS / 'zoo.py'}:DictInput", "image=3,6,6"),
+]
+BAD_MODELS = [
+    f"{MODELS / 'zoo.py'}:Nope",
+    f"{MODELS / 'zoo.py'}:zoo",
+    f"{MODELS / 'raises_on_import.py'}:Net",
+    f"{MODELS / 'user_nets.py'}:make_list",
+    f"{MODELS / 'user_nets.py'}:ItemNet",
+    f"{MODELS / 'zoo.py'}",
+    "missing.py:Net",
+    "nncli.nope:Net",
+    "json:loads",
+    ":",
+    "",
+    "[a]:b",
+]
+INPUT_SIZES = mostly(
+    st.sampled_from(["1,32,32", "3,32,32", "6", "7", "3,8,8", "image=3,6,6", "extra=5"]),
+    st.sampled_from(["", "0", "-1", "a", "3,,3", "x=", "=3", "2147483647,2147483647", "1e3"]),
+)
+DTYPES = st.sampled_from(["float32", "long", "float16", "bfloat16", "bool", "int8", "", "x=long"])
+KWARGS = st.sampled_from(['{"num_classes": 3}', "{}", "[]", "{", '{"nope": 1}', "null", "1"])
+COUNTS = st.sampled_from(["25M", "1.5B", "1e6", "10", "0", "-1", "1.5", "abc", "inf", "1e400"])
+MEMORY = st.sampled_from(["2GiB", "500MB", "1e6", "1K", "0", "-5", "2XB", "nan", "1e30"])
+
+
+def model_arg(draw: st.DrawFn) -> list[str]:
+    """--model with its inputs: a zoo model that works, or a spec or option that does not."""
+    if draw(st.integers(0, 3)) == 0:
+        args = ["--model", draw(st.sampled_from(BAD_MODELS))]
+        return args + maybe(draw, ["--input-size", draw(INPUT_SIZES)])
+    spec, size = draw(st.sampled_from(GOOD_MODELS))
+    args = ["--model", spec]
+    sizes = draw(st.lists(INPUT_SIZES, max_size=2)) if draw(st.integers(0, 3)) == 0 else [size]
+    for value in sizes:
+        args += ["--input-size", value]
+    if "LSTM" in spec:
+        args += ["--dtype", "long"]
+    return args + maybe(
+        draw,
+        ["--dtype", draw(DTYPES)],
+        ["--model-kwargs", draw(KWARGS)],
+        ["--vocab", draw(INTS)],
+        ["--batch", draw(SIZES)],
+    )
+
+
 @st.composite
 def summary_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
+    source = model_arg(draw) if draw(st.integers(0, 2)) == 0 else config_arg(draw, files)
     return [
         "summary",
-        *config_arg(draw, files),
+        *source,
         *maybe(draw, ["--batch", draw(st.one_of(SIZES, INTS))], ["--classic"]),
         *maybe(draw, ["--device", draw(DEVICES)]),
+        *maybe(
+            draw,
+            ["--depth", draw(INTS)],
+            [draw(st.sampled_from(["--functional", "--no-functional"]))],
+        ),
+        *maybe(draw, ["--max-params", draw(COUNTS)], ["--max-memory", draw(MEMORY)]),
     ]
 
 
 @st.composite
 def run_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
+    if draw(st.integers(0, 3)) == 0:
+        return ["run", *model_arg(draw), *maybe(draw, ["--seed", draw(INTS)])]
     args = ["run", *config_arg(draw, files)]
     args += maybe(draw, ["--seed", draw(INTS)], ["--params"])
     source = draw(st.integers(0, 4))

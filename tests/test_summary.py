@@ -55,10 +55,10 @@ def meta_torchsummary() -> Iterator[None]:
         tsm.torch = original
 
 
-def torchsummary_text(model: nn.Module, features: int, batch: int) -> str:
+def torchsummary_text(model: nn.Module, features: tuple[int, ...], batch: int) -> str:
     buffer = io.StringIO()
     with meta_torchsummary(), contextlib.redirect_stdout(buffer):
-        tsm.summary(model, (features,), batch_size=batch, device="cpu")
+        tsm.summary(model, features, batch_size=batch, device="cpu")
     return buffer.getvalue()
 
 
@@ -68,7 +68,7 @@ def torchsummary_counts(text: str) -> tuple[int, int, int, list[int]]:
         assert match, label
         return int(match.group(1).replace(",", ""))
 
-    rows = re.findall(r"^\s+\w+-\d+\s+\[.*?\]\s+([\d,]+)$", text, re.M)
+    rows = re.findall(r"^\s*\w+-\d+\s+\[.*?\]\s+([\d,]+)$", text, re.M)
     per_layer = [int(r.replace(",", "")) for r in rows]
     return (
         total("Total params"),
@@ -85,7 +85,7 @@ def test_counts_equal_torchsummary_and_torchinfo(name: str) -> None:
     model = build_model(spec, meta=True).model
 
     total, trainable, frozen, per_layer = torchsummary_counts(
-        torchsummary_text(model, spec.input_features, 5)
+        torchsummary_text(model, spec.sample_shape, 5)
     )
     assert (result.total_params, result.trainable_params, result.non_trainable_params) == (
         total,
@@ -96,7 +96,7 @@ def test_counts_equal_torchsummary_and_torchinfo(name: str) -> None:
 
     info = torchinfo.summary(
         model,
-        input_data=torch.empty(5, spec.input_features, device="meta"),
+        input_data=torch.empty(5, *spec.sample_shape, device="meta"),
         device=torch.device("meta"),
         verbose=0,
     )
@@ -138,7 +138,13 @@ def test_demo_summary_has_the_tutorials_26_parameters(cli) -> None:
         assert {"name", "type", "input_shape", "output_shape", "params", "trainable"} <= set(layer)
         assert "init_args" in layer
     # input 5×3, outputs 5×(3+3+2+2+2+2), params 26, all float32
-    assert doc["memory_bytes"] == {"input": 60, "activations": 280, "params": 104, "total": 444}
+    assert doc["memory_bytes"] == {
+        "input": 60,
+        "activations": 280,
+        "params": 104,
+        "buffers": 0,
+        "total": 444,
+    }
     assert doc["mult_adds"] == 5 * 26
 
 
@@ -281,7 +287,7 @@ def test_meta_shape_propagation_equals_a_real_forward_pass(name: str) -> None:
     spec = load_config(name)
     fast = summarize_spec(spec, batch=3, device="cpu")
     model = build_model(spec, meta=True).model
-    rows, memory = collect(model, torch.empty(3, spec.input_features, device="meta"))
+    rows, memory = collect(model, torch.empty(3, *spec.sample_shape, device="meta"))
     assert [(r.name, r.input_shape, r.output_shape, r.params) for r in fast.layers] == [
         (r.name, r.input_shape, r.output_shape, r.params) for r in rows
     ]

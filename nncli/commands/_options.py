@@ -54,7 +54,10 @@ ConfigOpt = Annotated[
         "--config",
         "-c",
         metavar="PATH|NAME",
-        help="Model config: a TOML file, or a bundled name (demo, mnist_mlp, deep_tanh, wide_10b).",
+        help=(
+            "Model config: a TOML file, or a bundled name (demo, mnist_mlp, deep_tanh, "
+            "wide_10b, lenet5, cifar_cnn)."
+        ),
         autocompletion=_complete_config,
         show_default="demo",
     ),
@@ -85,3 +88,138 @@ def lang_option(what: str, panel: str) -> Any:
 def check_at_least(option: str, value: int, minimum: int = 1) -> int:
     """An integer option within [minimum, MAX_SIZE] (see :mod:`nncli.limits`)."""
     return check_int(option, value, minimum)
+
+
+# --- Your own nn.Module (--model) and the tree: shared by summary and run -------------
+
+_MODEL_PANEL = "Your own model (--model)"
+
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="SPEC",
+        help=(
+            "Your own nn.Module: package.module:NAME or path/to/file.py:NAME, where NAME is a "
+            "module class, a function returning a module, or a module instance. This imports "
+            "and runs that code. Not with --config."
+        ),
+        rich_help_panel=_MODEL_PANEL,
+        show_default=False,
+    ),
+]
+ModelKwargsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model-kwargs",
+        metavar="JSON",
+        help="Arguments for NAME, as a JSON object: '{\"num_classes\": 10}'.",
+        rich_help_panel=_MODEL_PANEL,
+        show_default=False,
+    ),
+]
+InputSizeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input-size",
+        metavar="DIMS",
+        help=(
+            "One sample's shape, without the batch: 3,224,224. Repeat it for a model with "
+            "several inputs; NAME=DIMS passes them by name (keyword arguments, or one dict)."
+        ),
+        rich_help_panel=_MODEL_PANEL,
+        show_default=False,
+    ),
+]
+DtypeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--dtype",
+        metavar="DTYPE",
+        help=(
+            "Input dtype: float32 (default), float16, bfloat16, float64, long (token ids), "
+            "int32, bool. One value for all inputs, one per --input-size, or NAME=DTYPE."
+        ),
+        rich_help_panel=_MODEL_PANEL,
+        show_default=False,
+    ),
+]
+VocabOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--vocab",
+        metavar="N",
+        help=(
+            "Random integer inputs are drawn from [0, N). Default: the smallest "
+            "nn.Embedding's num_embeddings in the model, else 2."
+        ),
+        rich_help_panel=_MODEL_PANEL,
+        show_default=False,
+    ),
+]
+DepthOpt = Annotated[
+    int,
+    typer.Option(
+        "--depth",
+        metavar="N",
+        help="Show the module tree to depth N; deeper modules are folded into their parent.",
+        rich_help_panel=_MODEL_PANEL,
+    ),
+]
+FunctionalOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--functional/--no-functional",
+        help=(
+            "Show calls such as F.relu, torch.flatten and x + residual made inside forward() "
+            "as rows under their module. Default: on when --depth is 3 or more."
+        ),
+        rich_help_panel=_MODEL_PANEL,
+        show_default=False,
+    ),
+]
+
+
+def check_model_options(
+    model: str | None,
+    config: str | None,
+    *,
+    weights: str | None = None,
+    model_kwargs: str | None = None,
+    input_sizes: list[str] | None = None,
+    dtypes: list[str] | None = None,
+    vocab: int | None = None,
+) -> None:
+    """--model against --config and the options that only mean something with one of them."""
+    from nncli.errors import UsageError
+
+    if model is None:
+        given = [
+            name
+            for name, value in (
+                ("--model-kwargs", model_kwargs),
+                ("--input-size", input_sizes),
+                ("--dtype", dtypes),
+                ("--vocab", vocab),
+            )
+            if value
+        ]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)} only apply to --model (your own nn.Module)",
+                hint="a config's input comes from its input_features or input_shape",
+            )
+        return
+    if config is not None:
+        raise UsageError(
+            "--model and --config cannot be combined: give one model",
+            hint="--config is a TOML model; --model is your own nn.Module",
+        )
+    if weights is not None:
+        raise UsageError(
+            "--weights applies to a config model (a checkpoint of `nncli train --save`), "
+            "not to --model"
+        )
+    if vocab is not None:
+        check_at_least("--vocab", vocab)

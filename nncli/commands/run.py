@@ -9,9 +9,15 @@ import typer
 from nncli.commands._options import (
     ConfigOpt,
     DeviceOpt,
+    DtypeOpt,
+    InputSizeOpt,
     JsonOpt,
+    ModelKwargsOpt,
+    ModelOpt,
     SeedOpt,
+    VocabOpt,
     check_at_least,
+    check_model_options,
     check_seed,
 )
 from nncli.errors import UsageError
@@ -34,6 +40,46 @@ WeightsOpt = Annotated[
 ]
 
 
+def _run_model(
+    model: str,
+    model_kwargs: str | None,
+    input_size: list[str] | None,
+    dtype: list[str] | None,
+    vocab: int | None,
+    files: list[str],
+    batch: int | None,
+    seed: int,
+    device: str | None,
+    json_out: bool,
+) -> None:
+    from nncli.core.device import select_device
+
+    chosen = select_device(device)
+    from nncli.core.model.modelrun import run_target
+
+    result = run_target(
+        model,
+        kwargs_text=model_kwargs,
+        input_sizes=list(input_size or []),
+        dtypes=list(dtype or []),
+        vocab=vocab,
+        input_files=files,
+        batch=5 if batch is None else batch,
+        device=chosen,
+        seed=seed,
+    )
+    if json_out:
+        from nncli.render.jsonstream import emit_stream
+        from nncli.render.model_run import model_run_document
+
+        emit_stream("run", model_run_document(result))
+        return
+    from nncli.render.console import stdout_console
+    from nncli.render.model_run import render_model_run
+
+    render_model_run(result, stdout_console())
+
+
 def model_and_weights(config: str | None, weights: str | None) -> tuple[ModelSpec, Any]:
     """The model to use and, with ``--weights``, its trained state_dict.
 
@@ -51,6 +97,11 @@ def model_and_weights(config: str | None, weights: str | None) -> tuple[ModelSpe
 
 def run(
     config: ConfigOpt = None,
+    model: ModelOpt = None,
+    model_kwargs: ModelKwargsOpt = None,
+    input_size: InputSizeOpt = None,
+    dtype: DtypeOpt = None,
+    vocab: VocabOpt = None,
     batch: Annotated[
         int | None,
         typer.Option(
@@ -58,10 +109,17 @@ def run(
         ),
     ] = None,
     seed: SeedOpt = 0,
-    input_file: Annotated[
-        str | None,
+    input_files: Annotated[
+        list[str] | None,
         typer.Option(
-            "--input", "-i", metavar="FILE", help="Run on your own rows: a .csv or .npy file."
+            "--input",
+            "-i",
+            metavar="FILE",
+            help=(
+                "Run on your own rows: a .csv or .npy file. With --model: .npy files, one per "
+                "input, the first axis the batch."
+            ),
+            show_default=False,
         ),
     ] = None,
     params: Annotated[
@@ -78,12 +136,38 @@ def run(
 
     The seed fixes both the weights and the random input, in the tutorial's order
     (torch.manual_seed, build the model, torch.randn), and is always reported.
+
+    With --model, your own nn.Module is built for real under the seed and run once on
+    seeded random inputs of the --input-size shapes (or on --input .npy files).
     """
     if batch is not None:
         check_at_least("--batch", batch)
     check_seed(seed)
-    if batch is not None and input_file is not None:
+    check_model_options(
+        model,
+        config,
+        weights=weights,
+        model_kwargs=model_kwargs,
+        input_sizes=input_size,
+        dtypes=dtype,
+        vocab=vocab,
+    )
+    files = list(input_files or [])
+    if batch is not None and files:
         raise UsageError("--batch and --input cannot be combined: the file's rows are the batch")
+    if model is not None:
+        if params:
+            raise UsageError(
+                "--params lists a config model's weights; it does not apply to --model",
+                hint="use `nncli summary --model ...` for the parameter counts",
+            )
+        _run_model(
+            model, model_kwargs, input_size, dtype, vocab, files, batch, seed, device, json_out
+        )
+        return
+    if len(files) > 1:
+        raise UsageError("a config model takes one --input file (its rows are the batch)")
+    input_file = files[0] if files else None
     from nncli.core.device import select_device
 
     spec, state = model_and_weights(config, weights)
@@ -91,7 +175,7 @@ def run(
     if input_file is not None:
         from nncli.core.inputs import load_rows
 
-        rows = load_rows(input_file, spec.input_features)
+        rows = load_rows(input_file, spec.input_features, spec.sample_shape)
     chosen = select_device(device)
 
     from nncli.core.model.forward import run_forward

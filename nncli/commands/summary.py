@@ -1,28 +1,93 @@
-"""``nncli summary``: the model's layers, parameter counts, mult-adds and memory."""
+"""``nncli summary``: the model's layers, parameter counts, mult-adds and memory.
+
+The model is a config (``--config``, default the tutorial's demo) or the user's own
+``nn.Module`` (``--model``). Either way it is built on torch's meta device: shapes
+and counts without weights. Budgets (``--max-params``, ``--max-memory``) are checked
+after the summary is printed, so a CI log always shows what was over.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nncli.commands._options import ConfigOpt, DeviceOpt, JsonOpt
+from nncli.commands._options import (
+    ConfigOpt,
+    DepthOpt,
+    DeviceOpt,
+    DtypeOpt,
+    FunctionalOpt,
+    InputSizeOpt,
+    JsonOpt,
+    ModelKwargsOpt,
+    ModelOpt,
+    VocabOpt,
+)
 from nncli.commands.run import WeightsOpt
 
 if TYPE_CHECKING:
+    from nncli.core.model.budgets import Budget
     from nncli.core.model.summary import SummaryResult
 
+_BUDGETS = "CI budgets"
+
 BatchOpt = Annotated[
-    int,
+    int | None,
     typer.Option(
-        "--batch", "-b", help="Batch size shown in the shapes (as torchsummary's batch_size)."
+        "--batch",
+        "-b",
+        help="Batch size shown in the shapes (as torchsummary's batch_size).  [default: 5]",
+        show_default=False,
+    ),
+]
+MaxParamsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-params",
+        metavar="N",
+        help="Exit 1 after the summary if the model has more parameters: 25M, 1.5B, 1e6.",
+        rich_help_panel=_BUDGETS,
+        show_default=False,
+    ),
+]
+MaxMemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        metavar="SIZE",
+        help=(
+            "Exit 1 after the summary if the estimated memory (input, activations, parameters "
+            "and buffers) is larger: 2GiB, 500MB, 1e9."
+        ),
+        rich_help_panel=_BUDGETS,
+        show_default=False,
+    ),
+]
+InputFilesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        "-i",
+        metavar="FILE",
+        help="With --model: take the input shapes and dtypes from .npy files (one per input).",
+        rich_help_panel="Your own model (--model)",
+        show_default=False,
     ),
 ]
 
 
 def summary(
     config: ConfigOpt = None,
-    batch: BatchOpt = 5,
+    model: ModelOpt = None,
+    model_kwargs: ModelKwargsOpt = None,
+    input_size: InputSizeOpt = None,
+    dtype: DtypeOpt = None,
+    vocab: VocabOpt = None,
+    input_files: InputFilesOpt = None,
+    batch: BatchOpt = None,
+    depth: DepthOpt = 3,
+    functional: FunctionalOpt = None,
     device: DeviceOpt = None,
     classic: Annotated[
         bool,
@@ -31,60 +96,154 @@ def summary(
         ),
     ] = False,
     weights: WeightsOpt = None,
+    max_params: MaxParamsOpt = None,
+    max_memory: MaxMemoryOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Build the model (default: the tutorial's demo) and print its layers and parameters.
 
     Shapes, counts and mult-adds come from torch's meta device: no weights are allocated,
-    so a 10-billion-parameter config summarises as fast as the demo.
+    so a 10-billion-parameter config, or a 7-billion-parameter --model, summarises in
+    seconds. A --model whose forward does not run on meta tensors is built for real
+    after a memory check, and the output says so.
+
+    Exit codes: 0 printed (and within budget), 1 a budget exceeded or a runtime failure,
+    2 bad input.
     """
-    from nncli.commands._options import check_at_least
+    from nncli.commands._options import check_at_least, check_model_options
+    from nncli.core.model.budgets import parse_count, parse_memory
+
+    if batch is not None:
+        check_at_least("--batch", batch)
+    check_at_least("--depth", depth)
+    check_model_options(
+        model,
+        config,
+        weights=weights,
+        model_kwargs=model_kwargs,
+        input_sizes=input_size,
+        dtypes=dtype,
+        vocab=vocab,
+    )
+    if input_files and model is None:
+        from nncli.errors import UsageError
+
+        raise UsageError("--input only applies to --model in summary (its shapes and dtypes)")
+    if input_files and batch is not None:
+        from nncli.errors import UsageError
+
+        raise UsageError(
+            "--batch and --input cannot be combined: the files' first axis is the batch"
+        )
+    if classic and model is not None:
+        from nncli.errors import UsageError
+
+        raise UsageError("--classic (torchsummary) works with --config models only")
+    # Budgets are validated before anything is built: a typo fails fast.
+    if max_params is not None:
+        parse_count(max_params, "--max-params")
+    if max_memory is not None:
+        parse_memory(max_memory, "--max-memory")
+    show_functions = depth >= 3 if functional is None else functional
+
+    from nncli.core.device import select_device
+
+    if model is not None:
+        chosen = select_device(device)
+        from nncli.core.model.usermodel import summarize_target
+
+        result = summarize_target(
+            model,
+            kwargs_text=model_kwargs,
+            input_sizes=list(input_size or []),
+            dtypes=list(dtype or []),
+            vocab=vocab,
+            input_files=list(input_files or []),
+            batch=5 if batch is None else batch,
+            device=chosen,
+            depth=depth,
+            functional=show_functions,
+        )
+        state = None
+    else:
+        result, state = _config_summary(
+            config, weights, 5 if batch is None else batch, device, classic, depth
+        )
+    del state  # loaded to prove the checkpoint matches its config; the summary needs no values
+
+    from nncli.core.model.budgets import budget_error, check_budgets
+
+    budgets = check_budgets(result, max_params, max_memory)
+    if json_out:
+        from nncli.render.jsonout import emit
+
+        document = summary_document(result, budgets)
+        document["weights"] = weights
+        emit("summary", document)
+    else:
+        from nncli.render.console import stdout_console
+        from nncli.render.tables import render_summary
+
+        render_summary(result, stdout_console(), budgets if budgets else None)
+    error = budget_error(budgets)
+    if error is not None:
+        raise error
+
+
+def _config_summary(
+    config: str | None,
+    weights: str | None,
+    batch: int,
+    device: str | None,
+    classic: bool,
+    depth: int,
+) -> tuple[SummaryResult, Any]:
     from nncli.commands.run import model_and_weights
     from nncli.core.device import select_device
 
-    check_at_least("--batch", batch)
     spec, state = model_and_weights(config, weights)
     chosen = select_device(device)
 
     from nncli.core.model.summary import classic_summary, summarize_spec
 
     result = summarize_spec(spec, batch, chosen)
+    result.depth = depth
     if classic:
         # torchsummary runs a real forward pass (batch 2) and keeps every output.
         needed = result.memory.params + 2 * result.memory.activations
         result.classic = classic_summary(spec, batch, chosen, needed)
-    del state  # loaded to prove the checkpoint matches its config; the summary needs no values
-    if json_out:
-        from nncli.render.jsonout import emit
-
-        document = summary_document(result)
-        document["weights"] = weights
-        emit("summary", document)
-        return
-    from nncli.render.console import stdout_console
-    from nncli.render.tables import render_summary
-
-    render_summary(result, stdout_console())
+    return result, state
 
 
-def summary_document(result: SummaryResult) -> dict[str, object]:
+def summary_document(
+    result: SummaryResult, budgets: list[Budget] | None = None
+) -> dict[str, object]:
+    checked = list(budgets or [])
     return {
         "model": result.model_name,
-        "config": result.source,
+        "config": None if result.model_spec is not None else result.source,
+        "model_spec": result.model_spec,
         "device": result.device,
         "built_on": result.built_on,
+        "fallback": result.fallback,
         "input_shape": result.input_shape,
+        "inputs": result.inputs,
+        "depth": result.depth,
         "layers": result.layers,
         "total_params": result.total_params,
         "trainable_params": result.trainable_params,
         "non_trainable_params": result.non_trainable_params,
+        "buffers": result.buffers,
         "mult_adds": result.mult_adds,
         "mult_adds_rule": result.mult_adds_rule,
         "memory_bytes": {
             "input": result.memory.input,
             "activations": result.memory.activations,
             "params": result.memory.params,
+            "buffers": result.memory.buffers,
             "total": result.memory.total,
         },
+        "budgets": {"ok": all(b.ok for b in checked), "checked": checked},
+        "notes": list(result.extras.get("notes", [])),
         "classic": result.classic,
     }

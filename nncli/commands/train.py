@@ -217,6 +217,11 @@ def train(
         expect_loss=expect_loss,
     )
     ds = _load_dataset(request, samples, noise, test_fraction, features)
+    shape = request.config.input_shape if request.config is not None else None
+    if shape is not None and len(shape) > 1:
+        # Two columns are a CNN's 1×2 (or 2×1) sample here, not points of a plane: the
+        # figure then shows the curves without a decision boundary.
+        ds.raw_train = ds.raw_test = None
     if expect_accuracy is not None and ds.task == "regression":
         raise UsageError("--expect-accuracy needs a classification task; use --expect-loss")
     from nncli.core.train.trainer import check_hyperparameters

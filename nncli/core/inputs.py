@@ -9,6 +9,7 @@ the user raw.
 
 from __future__ import annotations
 
+import math
 import re
 from array import array
 from collections.abc import Callable
@@ -50,13 +51,23 @@ def is_number(text: str) -> bool:
 Locate = Callable[[int, int], tuple[str, str | None]]
 
 
-def load_rows(path: str, features: int) -> np.ndarray:
-    """A float32 ``(rows, features)`` array of finite values; every problem names the file."""
-    return read_rows(path, option="--input", features=features, dtype="float32")
+def load_rows(path: str, features: int, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """A float32 ``(rows, features)`` array of finite values; every problem names the file.
+
+    ``shape`` is the model's input shape per sample (a CNN config's ``input_shape``):
+    a CSV row then holds its ``prod(shape)`` values, and a .npy may also be stored as
+    ``(rows, *shape)``. The caller reshapes the rows.
+    """
+    return read_rows(path, option="--input", features=features, dtype="float32", shape=shape)
 
 
 def read_rows(
-    path: str, *, option: str, features: int | None = None, dtype: str = "float32"
+    path: str,
+    *,
+    option: str,
+    features: int | None = None,
+    dtype: str = "float32",
+    shape: tuple[int, ...] | None = None,
 ) -> np.ndarray:
     """A ``(rows, width)`` array of finite ``dtype`` values read from a .csv or .npy file.
 
@@ -64,7 +75,7 @@ def read_rows(
     of the first row and requires every row to match it. Messages start with
     ``option`` and the path, so the user knows which of several files is wrong.
     """
-    source = _Source(Path(path), option, features)
+    source = _Source(Path(path), option, features, shape)
     ext = source.path.suffix.lower().lstrip(".")
     if ext not in INPUT_FORMATS:
         raise source.error(
@@ -89,6 +100,7 @@ class _Source:
     path: Path
     option: str
     features: int | None  # None: any width, the same for every row
+    shape: tuple[int, ...] | None = None  # the model's input shape per sample, if not 1-D
 
     def __str__(self) -> str:
         return str(self.path)
@@ -110,6 +122,12 @@ class _Source:
     def check_width(self, where: str, values: int) -> None:
         """``values`` in a row is the model's input features; with any width, at least one."""
         if self.features is not None:
+            if values != self.features and self.shape is not None and len(self.shape) > 1:
+                shown = "×".join(map(str, self.shape))
+                raise self.error(
+                    f"{where} has {values} values but the model takes inputs of shape "
+                    f"{shown} ({self.features} values per row)"
+                )
             if values != self.features:
                 raise self.error(
                     f"{where} has {values} values but the model takes "
@@ -175,7 +193,7 @@ def _read_npy(source: _Source, itemsize: int) -> np.ndarray:
         shape, dtype = _npy_header(source, f)
         rows = 1 if len(shape) == 1 else shape[0]
         source.check_rows(rows)
-        width = shape[-1]
+        width = shape[-1] if len(shape) <= 2 else math.prod(shape[1:])
         source.check_width("each row" if rows > 1 else "the row", width)
         count = rows * width
         data_start = f.tell()
@@ -227,7 +245,15 @@ def _npy_header(source: _Source, f: IO[bytes]) -> tuple[tuple[int, ...], np.dtyp
         raise source.error(f"expected real numbers, got dtype {dtype}")
     if any(int(n) < 0 for n in shape):
         raise source.error(f"not a valid .npy header (negative shape {list(shape)})")
-    if len(shape) not in (1, 2):
+    if len(shape) > 2 and source.shape is not None and len(source.shape) > 1:
+        # Images stored as they are: (rows, channels, height, width).
+        if tuple(shape[1:]) != source.shape:
+            wanted = ", ".join(map(str, source.shape))
+            raise source.error(
+                f"has shape {list(shape)}, but the model takes samples of shape [{wanted}]: "
+                f"expected [rows, {wanted}] or [rows, {math.prod(source.shape)}]"
+            )
+    elif len(shape) not in (1, 2):
         raise source.error(f"expected a 1-D row or a 2-D array of rows, got shape {list(shape)}")
     return tuple(int(n) for n in shape), dtype
 

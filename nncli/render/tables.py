@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from rich import box
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, JustifyMethod
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from nncli.core.memory import format_bytes
-from nncli.core.model.summary import SummaryResult
+from nncli.core.model.summary import LayerRow, SummaryResult
 from nncli.fmt import num
 
 
@@ -62,26 +65,135 @@ def init_label(init: str, args: dict[str, Any]) -> str:
     return f"{init}({', '.join(shown)})" if shown else init
 
 
-def render_summary(result: SummaryResult, console: Console) -> None:
+def format_shape(value: Any) -> str:
+    """A row's input or output shape: ``[5, 3, 32, 32]`` for a tensor, ``([5, 10, 20],
+    ([1, 5, 20], [1, 5, 20]))`` for a tuple or list of them (nested as the value is),
+    ``{logits: [5, 10], aux: [5, 2]}`` for a dict, ``-`` for anything else (None)."""
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {format_shape(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(d, int) for d in value):
+            return shape(value)
+        return "(" + ", ".join(format_shape(v) for v in value) + ")"
+    return str(value)
+
+
+def render_summary(
+    result: SummaryResult, console: Console, budgets: Sequence[BudgetLike] | None = None
+) -> None:
+    """The summary: header, layers (a config's table, or the tree of a user's model),
+    totals, the mult-adds rule and, when given, the budgets that were checked."""
     if result.classic is not None:
         console.out(result.classic, end="")
         console.print()
-    where = (
-        "shapes from torch's meta device, no weights allocated"
-        if result.built_on == "meta"
-        else f"built on {result.built_on}"
-    )
-    console.print(
-        Text.assemble(
-            (result.model_name, "bold"),
-            f" · config {result.source} · device {result.device} · "
-            f"input {shape(result.input_shape)}\n{where}",
-        )
-    )
-    for table in _layer_tables(result, console):
-        console.print(table)
+    if is_tree(result) or not _flat_fits(result, console):
+        console.print(_tree_header(result, console.width))
+        for note in result.extras.get("notes", []):  # e.g. an input shape that was inferred
+            console.print(note, style="dim")
+        _print_tree(result, console)
+        if result.model_spec is None:  # a config: how each count is made up, and its init
+            console.print(_details_table(result))
+    else:
+        console.print(_header(result))
+        for table in _layer_tables(result, console):
+            console.print(table)
     console.print(_totals_table(result))
     console.print(f"Mult-adds: {result.mult_adds_rule}.", style="dim")
+    if budgets:
+        console.print()
+        console.print(_budgets_table(budgets, console))
+
+
+def _header(result: SummaryResult) -> Text:
+    """``name · config PATH · device cpu · input [5, 3]`` and where the shapes come from."""
+    return Text.assemble(
+        (result.model_name, "bold"),
+        f" · {_source(result)} · device {result.device} · {_inputs_label(result)}\n"
+        f"{_where(result)}",
+    )
+
+
+def _tree_header(result: SummaryResult, width: int) -> Text:
+    """:func:`_header`, broken between its parts rather than inside a path or a shape."""
+    parts = [
+        Text(result.model_name, "bold"),
+        Text(_source(result)),
+        Text(f"device {result.device}"),
+        Text(_inputs_label(result)),
+    ]
+    header = joined(parts, width)
+    header.append(f"\n{_where(result)}")
+    return header
+
+
+def joined(parts: Sequence[Text], width: int, separator: str = " · ") -> Text:
+    """``parts`` on one line, separated, and on as many more as ``width`` needs: a new
+    line starts only between parts (one longer than the width still wraps inside)."""
+    text = Text()
+    used = 0
+    for i, part in enumerate(parts):
+        if i and used + len(separator) + part.cell_len > width:
+            text.append("\n")
+            used = 0
+        elif i:
+            text.append(separator)
+            used += len(separator)
+        text.append_text(part)
+        used += part.cell_len
+    return text
+
+
+def _source(result: SummaryResult) -> str:
+    return f"model {result.model_spec}" if result.model_spec else f"config {result.source}"
+
+
+def _where(result: SummaryResult) -> str:
+    if result.built_on == "meta":
+        return "shapes from torch's meta device, no weights allocated"
+    if result.fallback:
+        return f"built on {result.built_on}: {result.fallback}"
+    return f"built on {result.built_on}"
+
+
+def _inputs_label(result: SummaryResult) -> str:
+    """``input [5, 3]``; ``inputs x [5, 3, 32, 32], tokens [5, 16] (long)`` for several."""
+    if not result.inputs:
+        return f"input {format_shape(result.input_shape)}"
+    labels = []
+    for spec in result.inputs:
+        text = format_shape(spec.get("shape"))
+        if spec.get("name"):
+            text = f"{spec['name']} {text}"
+        dtype = _dtype_label(spec.get("dtype"))
+        labels.append(f"{text} ({dtype})" if dtype else text)
+    return ("input " if len(labels) == 1 else "inputs ") + ", ".join(labels)
+
+
+def _dtype_label(dtype: Any) -> str:
+    """ "" for float32, the default; ``long`` for int64 (as ``--dtype long`` is written)."""
+    if dtype is None:
+        return ""
+    name = str(dtype).removeprefix("torch.")
+    if name in ("float32", "float"):
+        return ""
+    return {"int64": "long"}.get(name, name)
+
+
+def is_tree(result: SummaryResult) -> bool:
+    """The tree layout is for the user's own models (--model) and anything a config's
+    flat table cannot say: nesting, functional calls, shared or folded rows."""
+    return result.model_spec is not None or any(
+        row.depth > 1 or row.kind != "module" or row.shared or row.folded for row in result.layers
+    )
+
+
+def _flat_fits(result: SummaryResult, console: Console) -> bool:
+    """A config's flat table fits when, at least without its formulas and inits, no name
+    or shape has to wrap; a CNN config's image shapes ([5, 128, 8, 8]) at 80 columns do
+    not, and then it takes the tree layout, whose tables split by columns instead."""
+    return natural_width(console, _layers_table(result, details=False)) <= console.width
 
 
 def _layer_tables(result: SummaryResult, console: Console) -> list[Table]:
@@ -105,8 +217,8 @@ def _layers_table(result: SummaryResult, *, details: bool) -> Table:
         table.add_column("Init", no_wrap=True)
     table.add_column("Trainable", no_wrap=True)
     for row in result.layers:
-        cells = [str(row.index), row.name, row.type, shape(row.input_shape)]
-        cells.append(shape(row.output_shape))
+        cells = [str(row.index), row.name, row.type, format_shape(row.input_shape)]
+        cells.append(format_shape(row.output_shape))
         if details:
             cells += [row.param_formula, init_label(row.init, row.init_args)]
         else:
@@ -129,6 +241,211 @@ def _details_table(result: SummaryResult) -> Table:
     return table
 
 
+# ------------------------------------------------------------------ the tree (issue 10)
+
+
+@dataclass(frozen=True)
+class _TreeColumn:
+    header: str
+    cell: Callable[[LayerRow], str]
+    justify: JustifyMethod = "left"
+    # Shapes may wrap at ", " as a last resort; names and numbers never do.
+    wraps: bool = False
+
+
+_TREE_COLUMNS = {
+    "type": _TreeColumn("Type", lambda r: "function" if r.kind == "function" else r.type),
+    "input": _TreeColumn("Input", lambda r: format_shape(r.input_shape), wraps=True),
+    "output": _TreeColumn("Output", lambda r: format_shape(r.output_shape), wraps=True),
+    "params": _TreeColumn("Params", lambda r: f"{r.params:,}", "right"),
+    "trainable": _TreeColumn("Trainable", lambda r: trainable_label(r.trainable)),
+    "mult_adds": _TreeColumn("Mult-adds", lambda r: f"{r.mult_adds:,}", "right"),
+}
+_WIDE = ("type", "input", "output", "params", "trainable", "mult_adds")
+# Below the wide table's width: what a layer is, makes and holds; then what it takes
+# in and computes. Each keeps the tree, so either one reads on its own.
+_SPLIT = (("type", "output", "params"), ("input", "trainable", "mult_adds"))
+_CONTINUED = "Layers, continued"
+
+
+def tree_labels(rows: Sequence[LayerRow]) -> list[str]:
+    """Each row's Layer cell: the tree drawn from ``parent`` (``├─``/``└─`` under the
+    parent, ``│ `` while an ancestor has siblings still to come), then its short name
+    (a function row shows its type), ``(shared)`` and the ``(+N)`` folded rows."""
+    by_index = {row.index: row for row in rows}
+    last_child: dict[int | None, int] = {}
+    for row in rows:
+        last_child[row.parent if row.parent in by_index else None] = row.index
+
+    def is_last(row: LayerRow) -> bool:
+        return last_child.get(row.parent if row.parent in by_index else None) == row.index
+
+    labels = []
+    for row in rows:
+        chain: list[LayerRow] = []  # the row and its ancestors below depth 1, innermost first
+        node: LayerRow | None = row
+        while node is not None and node.parent in by_index and len(chain) < len(rows):
+            chain.append(node)  # (bounded: a malformed parent cycle must not hang)
+            node = by_index[node.parent] if node.parent is not None else None
+        prefix = ""
+        if chain:
+            prefix = "".join("  " if is_last(a) else "│ " for a in reversed(chain[1:]))
+            prefix += "└─" if is_last(row) else "├─"
+        labels.append(prefix + _short_label(row))
+    return labels
+
+
+def _short_label(row: LayerRow) -> str:
+    name = row.type if row.kind == "function" else (row.name.rsplit(".", 1)[-1] or "(model)")
+    if row.shared:
+        name += " (shared)"
+    if row.folded:
+        name += f" (+{row.folded})"
+    return name
+
+
+def _print_tree(result: SummaryResult, console: Console) -> None:
+    for table in _tree_tables(result, console):
+        console.print(table)
+    legend = _legend(result)
+    if legend:
+        console.print(joined(legend, console.width), style="dim")
+
+
+def _tree_tables(result: SummaryResult, console: Console) -> list[Table]:
+    """One wide table where its cells fit, shapes wrapped at ", " in one row in eight at
+    most (a tree whose rows take two lines each reads worse than two tables); else the
+    same rows in two tables, each with the tree; else as many as it takes."""
+    labels = tree_labels(result.layers)
+    wide = _tree_table(result, labels, _WIDE)
+    few = max(1, len(result.layers) // 8)
+    if fit_whole(wide, console) and _wrapped_rows(wide, result, _WIDE) <= few:
+        tables = [wide]
+    else:
+        tables = [_tree_table(result, labels, keys, i > 0) for i, keys in enumerate(_SPLIT)]
+        if not all(fit_whole(table, console) for table in tables):
+            tables = _packed_tables(result, labels, console)
+    for table in tables:
+        _break_between_tensors(table)
+    return tables
+
+
+def _break_between_tensors(table: Table) -> None:
+    """A tuple of shapes too wide for its column breaks after a whole tensor's shape
+    (``([5, 10, 20],`` / ``([1, 5, 20], [1, 5, 20]))``), not inside one."""
+    for column in table.columns:
+        width = column.width
+        if column.no_wrap or width is None:
+            continue
+        cells = column._cells
+        for i, cell in enumerate(cells):
+            if isinstance(cell, str) and cell_len(cell) > width:
+                cells[i] = "\n".join(_pack(re.split(r"(?<=[])}],) ", cell), width))
+
+
+def _pack(pieces: list[str], width: int) -> list[str]:
+    """``pieces`` joined by spaces into lines of at most ``width`` where each fits."""
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        if cell_len(lines[-1]) + 1 + cell_len(piece) <= width:
+            lines[-1] += " " + piece
+        else:
+            lines.append(piece)
+    return lines
+
+
+def _wrapped_rows(table: Table, result: SummaryResult, keys: Sequence[str]) -> int:
+    """How many rows have a cell wider than the width :func:`fit_whole` gave its column."""
+    wrapped = 0
+    for row in result.layers:
+        for column, key in zip(table.columns[2:], keys, strict=True):
+            if column.width is not None and cell_len(_TREE_COLUMNS[key].cell(row)) > column.width:
+                wrapped += 1
+                break
+    return wrapped
+
+
+def _packed_tables(result: SummaryResult, labels: list[str], console: Console) -> list[Table]:
+    """Columns packed greedily into tables that each fit (#, Layer and at least one more);
+    on a console too narrow for even that, the Layer column folds rather than overflow."""
+    groups: list[list[str]] = [[]]
+    for key in (*_SPLIT[0], *_SPLIT[1]):
+        trial = _tree_table(result, labels, (*groups[-1], key))
+        if groups[-1] and not fit_whole(trial, console):
+            groups.append([])
+        groups[-1].append(key)
+    tables = []
+    for i, keys in enumerate(groups):
+        table = _tree_table(result, labels, keys, i > 0)
+        if not fit_whole(table, console):
+            table.columns[1].no_wrap = False
+            table.columns[1].overflow = "fold"
+            fit_whole(table, console)
+        tables.append(table)
+    return tables
+
+
+def _tree_table(
+    result: SummaryResult, labels: list[str], keys: Sequence[str], continued: bool = False
+) -> Table:
+    table = new_table(_CONTINUED if continued else None)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("Layer", no_wrap=True)
+    columns = [_TREE_COLUMNS[key] for key in keys]
+    for column in columns:
+        table.add_column(column.header, justify=column.justify, no_wrap=not column.wraps)
+    for row, label in zip(result.layers, labels, strict=True):
+        cells = [column.cell(row) for column in columns]
+        style = "dim" if row.kind == "function" else None
+        table.add_row(str(row.index), label, *cells, style=style)
+    return table
+
+
+def _legend(result: SummaryResult) -> list[Text]:
+    """The marks the rows carry, each explained, and only those that appear."""
+    rows = result.layers
+    parts = []
+    if any(row.kind == "function" for row in rows):
+        parts.append("function = a call in forward (F.relu, x + y), not a module")
+    if any(row.shared for row in rows):
+        parts.append(
+            "(shared) = weights already counted at an earlier row; Params are the new ones"
+        )
+    if any(row.folded for row in rows):
+        parts.append(f"(+N) = includes the counts of N rows below --depth {result.depth}")
+    return [Text(part) for part in parts]
+
+
+def fit_whole(table: Table, console: Console) -> bool:
+    """:func:`fit_columns` for tables with ``no_wrap`` columns: those keep their whole
+    width (a tree prefix and its name never split); False if that cannot fit."""
+    wide = console.options.update_width(_UNBOUNDED)
+    ranges = []
+    for column in table.columns:
+        measured = table._measure_column(console, wide, column)
+        whole = column.no_wrap and column.width is None
+        ranges.append((measured.maximum if whole else measured.minimum, measured.maximum))
+    room = console.width - table._extra_width
+    if sum(high for _, high in ranges) <= room:
+        return True
+    if sum(low for low, _ in ranges) > room:
+        return False
+    widths = [low for low, _ in ranges]
+    spare = room - sum(widths)
+    # The columns that lack least get all they need first: fewer columns wrap at all.
+    lacking = sorted(range(len(ranges)), key=lambda i: ranges[i][1] - ranges[i][0])
+    for n, i in enumerate(lacking):
+        share = min(ranges[i][1] - widths[i], spare // (len(lacking) - n))
+        widths[i] += share
+        spare -= share
+    for i, column in enumerate(table.columns):
+        column.width = widths[i] - table._get_padding_width(i)
+    return True
+
+
+# ------------------------------------------------------------------ totals and budgets
+
+
 def _totals_table(result: SummaryResult) -> Table:
     totals = new_table()
     totals.add_column("Totals")
@@ -136,12 +453,48 @@ def _totals_table(result: SummaryResult) -> Table:
     totals.add_row("Total params", f"{result.total_params:,}")
     totals.add_row("Trainable params", f"{result.trainable_params:,}")
     totals.add_row("Non-trainable params", f"{result.non_trainable_params:,}")
+    if result.buffers:
+        totals.add_row("Buffers (not parameters)", f"{result.buffers:,}")
     totals.add_row("Mult-adds", f"{result.mult_adds:,}")
     totals.add_row("Input memory", format_bytes(result.memory.input))
     totals.add_row("Activation memory (forward)", format_bytes(result.memory.activations))
     totals.add_row("Parameter memory", format_bytes(result.memory.params))
+    if result.memory.buffers:
+        totals.add_row("Buffer memory", format_bytes(result.memory.buffers))
     totals.add_row("Estimated total", format_bytes(result.memory.total))
     return totals
+
+
+class BudgetLike(Protocol):
+    """What the budgets table reads (:class:`nncli.core.model.budgets.Budget`)."""
+
+    option: str
+    given: str
+    limit: int
+    value: int
+    unit: str  # "parameters" or "bytes"
+    ok: bool
+
+
+def _budgets_table(budgets: Sequence[BudgetLike], console: Console) -> Table:
+    """Each budget: its limit as given and exactly, the model's value, and the result."""
+    from nncli.core.model.budgets import exceeded_by
+
+    table = new_table("Budgets")
+    table.add_column("Option", no_wrap=True)
+    table.add_column("Limit")
+    table.add_column("Model")
+    table.add_column("Result")
+    for budget in budgets:
+        exact = f"{budget.limit:,}"
+        value = f"{budget.value:,}"
+        if budget.unit == "bytes":
+            exact, value = f"{exact} B", f"{format_bytes(budget.value)} = {value} B"
+        limit = f"{budget.given.strip()} = {exact}"
+        verdict = "ok" if budget.ok else f"exceeded by {exceeded_by(budget.value, budget.limit)}"
+        table.add_row(budget.option, limit, value, verdict, style=None if budget.ok else "bold")
+    fit_whole(table, console)
+    return table
 
 
 def fit_columns(table: Table, console: Console) -> bool:

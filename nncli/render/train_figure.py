@@ -95,7 +95,8 @@ def _draw(
     colours = [f"C{i % 10}" for i in range(len(runs))]
     _curves(curves, runs, names, colours, text)
     _gradients(grads, runs, names, colours, text)
-    for index, (name, values) in enumerate(zip(names, surfaces, strict=True)):
+    # No plane (a table without exactly two input columns): no surfaces to draw.
+    for index, (name, values) in enumerate(zip(names[: len(surfaces)], surfaces, strict=True)):
         ax = fig.add_subplot(grid[1 + index // columns, index % columns])
         _surface(ax, ds, values, name, text)
     fig.suptitle(text["title"].format(name=ds.name))

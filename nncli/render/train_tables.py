@@ -233,17 +233,24 @@ def run_document(run: TrainRun) -> dict[str, Any]:
 def model_table(run: TrainRun) -> dict[str, Any]:
     """The model as its config would write it: ``input_features`` and ``layers``."""
     spec = run.spec
-    return {
-        "name": spec.name,
-        "input_features": spec.input_features,
-        "layers": [
-            {
-                "out_features": layer.out_features,
-                "activation": layer.activation,
-                "init": layer.init,
-                "init_args": dict(layer.init_args),
-                "bias": layer.bias,
-            }
-            for layer in spec.layers
-        ],
-    }
+    table: dict[str, Any] = {"name": spec.name, "input_features": spec.input_features}
+    if spec.input_shape is not None:  # a CNN config: the shape its rows are reshaped to
+        table["input_shape"] = list(spec.input_shape)
+    table["layers"] = [_layer_table(layer) for layer in spec.layers]
+    return table
+
+
+def _layer_table(layer: Any) -> dict[str, Any]:
+    """A linear layer as before; other types add their type and torch arguments
+    (out_features is then the last dimension of the layer's output, inferred)."""
+    row: dict[str, Any] = {}
+    if layer.type != "linear":
+        row.update(type=layer.type, args=dict(layer.args))
+    row.update(
+        out_features=layer.out_features,
+        activation=layer.activation,
+        init=layer.init,
+        init_args=dict(layer.init_args),
+        bias=layer.bias,
+    )
+    return row

@@ -11,6 +11,7 @@ import math
 import reprlib
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 from nncli.core.activation.activations import get_activation
 from nncli.core.init.inits import InitScheme, get_scheme
 from nncli.core.memory import FLOAT32, MAX_SIZE_BYTES, format_bytes
+from nncli.core.model import layertypes as lt
 from nncli.errors import UsageError, closest
 from nncli.limits import MAX_SIZE
 
@@ -26,7 +28,7 @@ DEFAULT_CONFIG = "demo"
 # A 1,000-layer config is about 50 KB; a file far larger is not a model config, and
 # is refused before it is read into memory.
 MAX_CONFIG_BYTES = 16 * 2**20
-_TOP_KEYS = ("name", "input_features", "layers", "description")
+_TOP_KEYS = ("name", "input_features", "input_shape", "layers", "description")
 _LAYER_KEYS = ("out_features", "activation", "init", "init_args", "bias", "name")
 
 # Public attributes of the nn.Sequential the model is built in (torch 2.x). A layer
@@ -106,33 +108,94 @@ _SHORT.maxlist = _SHORT.maxdict = 4
 
 @dataclass(frozen=True)
 class LayerSpec:
+    """One ``[[layers]]`` table. ``out_features`` is linear's argument; for the other
+    types it is the last dimension of the layer's output (inferred), so that
+    ``ModelSpec.output_features`` is the model's output width whatever the last layer."""
+
     out_features: int
     activation: str | None = None  # canonical registry name
     init: str | None = None  # None: PyTorch's default
     init_args: dict[str, Any] = field(default_factory=dict)
     bias: bool = True
     name: str | None = None
+    type: str = "linear"  # a key of layertypes.LAYER_TYPES
+    # torch's constructor arguments as the config gives them (not out_features or bias,
+    # which are fields, nor the inferred in_channels / in_features / num_features)
+    args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> lt.LayerType:
+        return lt.LAYER_TYPES[self.type]
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    input_features: int
+    input_features: int  # per sample; with input_shape, the product of its dimensions
     layers: tuple[LayerSpec, ...]
     name: str = "model"
     description: str = ""
     source: str = "<memory>"
+    # The config's input_shape (channels first, no batch); None: it gave input_features.
+    input_shape: tuple[int, ...] | None = None
 
     @property
     def output_features(self) -> int:
         return self.layers[-1].out_features
 
-    def linear_params(self) -> int:
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """One input sample's shape: input_shape, or ``(input_features,)``."""
+        return self.input_shape if self.input_shape is not None else (self.input_features,)
+
+    @cached_property
+    def layer_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Each layer's output shape per sample (its activation keeps it)."""
+        return tuple(infer_shapes(self))
+
+    def layer_inputs(self) -> list[tuple[int, ...]]:
+        """Each layer's input shape per sample."""
+        return [self.sample_shape, *self.layer_shapes[:-1]]
+
+    def param_count(self) -> int:
         """Parameter count from the config alone, without building anything."""
-        total, fan_in = 0, self.input_features
-        for layer in self.layers:
-            total += fan_in * layer.out_features + (layer.out_features if layer.bias else 0)
-            fan_in = layer.out_features
-        return total
+        return sum(
+            lt.param_count(layer.kind, layer.args, layer.out_features, layer.bias, shape)
+            for layer, shape in zip(self.layers, self.layer_inputs(), strict=True)
+        )
+
+    def linear_params(self) -> int:
+        """The name :meth:`param_count` had when every layer was linear."""
+        return self.param_count()
+
+    def buffer_count(self) -> int:
+        """Buffer elements (BatchNorm's running statistics)."""
+        return sum(
+            lt.buffer_count(layer.kind, layer.args, shape)
+            for layer, shape in zip(self.layers, self.layer_inputs(), strict=True)
+        )
+
+
+def infer_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
+    """Every layer's output shape per sample; a usage error names an impossible one."""
+    shapes, shape = [], spec.sample_shape
+    for index, layer in enumerate(spec.layers, start=1):
+        shape = lt.out_shape(
+            layer.kind,
+            layer.args,
+            layer.out_features,
+            shape,
+            _layer_fail(spec.source, index, layer.type),
+        )
+        shapes.append(shape)
+    return shapes
+
+
+def _layer_fail(source: str, index: int, type_: str) -> lt.Fail:
+    def fail(key: str | None, message: str, hint: str | None) -> UsageError:
+        where = f"layers[{index}].{key}" if key else f"layers[{index}] ({type_})"
+        return _fail(source, where, message, hint)
+
+    return fail
 
 
 def bundled_folder() -> Traversable:
@@ -255,9 +318,10 @@ def _positive_int(value: Any, source: str, where: str) -> int:
 
 def _spec_from(data: dict[str, Any], source: str) -> ModelSpec:
     _check_keys(data, _TOP_KEYS, source, "top level")
-    if "input_features" not in data:
-        raise _fail(source, "top level", "missing required key 'input_features'")
-    input_features = _positive_int(data["input_features"], source, "input_features")
+    input_shape = _input_shape(data, source)
+    input_features = math.prod(input_shape) if input_shape is not None else 0
+    if input_shape is None:
+        input_features = _positive_int(data["input_features"], source, "input_features")
     stem = Path(source.removeprefix("bundled:")).stem
     name = data.get("name", stem if stem.strip() and stem.isprintable() else "model")
     if not isinstance(name, str) or not name.strip() or not name.isprintable():
@@ -269,36 +333,137 @@ def _spec_from(data: dict[str, Any], source: str) -> ModelSpec:
     raw_layers = data.get("layers")
     if not isinstance(raw_layers, list) or not raw_layers:
         raise _fail(source, "layers", "need at least one [[layers]] table")
-    layers = tuple(_layer_from(raw, i, source) for i, raw in enumerate(raw_layers, start=1))
-    spec = ModelSpec(input_features, layers, name, description, source)
+    layers = []
+    shape = input_shape if input_shape is not None else (input_features,)
+    for i, raw in enumerate(raw_layers, start=1):
+        layer = _layer_from(raw, i, source, shape)
+        layers.append(layer)
+        shape = lt.out_shape(layer.kind, layer.args, layer.out_features, shape,
+                             _layer_fail(source, i, layer.type))  # fmt: skip
+    _check_output(shape, len(layers), layers[-1].type, source)
+    spec = ModelSpec(input_features, tuple(layers), name, description, source, input_shape)
     module_names(spec)  # duplicate or reserved layer names
     check_tensor_sizes(spec)
     _check_inits_fit(spec, source)
     return spec
 
 
+def _input_shape(data: dict[str, Any], source: str) -> tuple[int, ...] | None:
+    """``input_shape`` (checked), or None when the config gives ``input_features``."""
+    given = [k for k in ("input_features", "input_shape") if k in data]
+    if not given:
+        raise _fail(
+            source,
+            "top level",
+            "missing required key 'input_features' (or 'input_shape')",
+            "input_features = N for rows of N numbers, input_shape = [C, H, W] for images",
+        )
+    if len(given) == 2:
+        raise _fail(
+            source,
+            "top level",
+            "give input_features or input_shape, not both",
+            "input_shape = [C, H, W] says everything input_features would",
+        )
+    if given == ["input_features"]:
+        return None
+    raw = data["input_shape"]
+    if not isinstance(raw, list) or not 1 <= len(raw) <= 3:
+        raise _fail(
+            source,
+            "input_shape",
+            f"must be a list of 1 to 3 sizes (no batch), got {short(raw)}",
+            "e.g. [1, 28, 28] for one-channel 28×28 images",
+        )
+    shape = tuple(_positive_int(d, source, "input_shape") for d in raw)
+    if math.prod(shape) > MAX_SIZE:
+        raise _fail(source, "input_shape", f"{lt.dims(shape)} is more than {MAX_SIZE:,} values")
+    return shape
+
+
+def _check_output(shape: tuple[int, ...], count: int, type_: str, source: str) -> None:
+    """run and train read the output as one row of scores per sample."""
+    if len(shape) != 1:
+        raise _fail(
+            source,
+            f"layers[{count}] ({type_})",
+            f"the model's output must be one vector per sample, but the last layer's "
+            f"output is {lt.dims(shape)}",
+            'end with type = "flatten" (and a linear layer for the classes)',
+        )
+
+
 def _check_inits_fit(spec: ModelSpec, source: str) -> None:
     """What an init's arguments do depends on the fans (a Xavier bound shrinks with them),
     so once the sizes are known each scheme checks that its weights fit in float32 and
-    can be sampled: the error then names the file and the layer, not just the scheme."""
-    fan_in = spec.input_features
-    for index, layer in enumerate(spec.layers, start=1):
-        if layer.init is not None:
+    can be sampled: the error then names the file and the layer, not just the scheme.
+    The fans are torch's: a conv kernel's receptive field times its channels."""
+    for index, (layer, shape) in enumerate(zip(spec.layers, spec.layer_inputs(), strict=True), 1):
+        weight = lt.weight_shape(layer.kind, layer.args, layer.out_features, shape)
+        if layer.init is not None and weight is not None:
+            fan_in, fan_out = lt.fans(weight)
             try:
-                get_scheme(layer.init).theory(fan_in, layer.out_features, layer.init_args)
+                get_scheme(layer.init).theory(fan_in, fan_out, layer.init_args)
             except UsageError as exc:
                 raise _fail(source, f"layers[{index}].init_args", exc.message, exc.hint) from exc
-        fan_in = layer.out_features
 
 
-def _layer_from(raw: Any, index: int, source: str) -> LayerSpec:
+def _layer_type(raw: dict[str, Any], source: str, where: str) -> lt.LayerType:
+    value = raw.get("type", "linear")
+    if not isinstance(value, str) or len(value) > _NAME_MAX:
+        raise _fail(source, f"{where}.type", f"must be a layer type name, got {short(value)}")
+    kind = lt.LAYER_TYPES.get(value.lower())
+    if kind is None:
+        names = tuple(lt.LAYER_TYPES)
+        guess = closest(value.lower(), names)
+        raise _fail(
+            source,
+            f"{where}.type",
+            f"unknown layer type {short(value)} (known: {', '.join(names)})",
+            f"did you mean {guess}?" if guess else None,
+        )
+    return kind
+
+
+def _layer_keys(kind: lt.LayerType) -> tuple[str, ...]:
+    if kind.name == "linear":
+        return (*_LAYER_KEYS, "type")
+    weights = ("init", "init_args") if kind.weighted else ()
+    bias = ("bias",) if kind.bias else ()
+    return ("type", *kind.keys, "activation", *weights, *bias, "name")
+
+
+def _layer_from(raw: Any, index: int, source: str, in_shape: tuple[int, ...]) -> LayerSpec:
     where = f"layers[{index}]"
     if not isinstance(raw, dict):
         raise _fail(source, where, "must be a table")
-    _check_keys(raw, _LAYER_KEYS, source, where)
-    if "out_features" not in raw:
-        raise _fail(source, where, "missing required key 'out_features'")
-    out = _positive_int(raw["out_features"], source, f"{where}.out_features")
+    kind = _layer_type(raw, source, where)
+    for key in raw:
+        if key in kind.inferred:
+            raise _fail(
+                source,
+                f"{where}.{key}",
+                f"is inferred from the previous layer's output ({lt.dims(in_shape)}); leave it out",
+            )
+    allowed = _layer_keys(kind)
+    if kind.name != "linear" and "out_features" in raw:
+        raise _fail(
+            source, where, f"unknown key 'out_features' for type {kind.name} "
+            f"(allowed: {', '.join(allowed)})", _other_type_hint(kind)
+        )  # fmt: skip
+    _check_keys(raw, allowed, source, where)
+    for key in kind.required:
+        if key not in raw:
+            hint = None
+            if kind.name == "linear" and "type" not in raw:
+                hint = 'a layer without a type is linear; give type = "conv2d" etc. for others'
+            raise _fail(source, where, f"missing required key {key!r}", hint)
+    out = _positive_int(raw["out_features"], source, f"{where}.out_features") if (
+        kind.name == "linear") else 0  # fmt: skip
+    args = {k: v for k, v in raw.items() if k in kind.keys and k != "out_features"}
+    lt.check_args(kind, args, _layer_fail_keyed(source, index))
+    if kind.name != "linear":
+        out = lt.out_shape(kind, args, None, in_shape, _layer_fail(source, index, kind.name))[-1]
 
     activation = raw.get("activation")
     if activation is not None:
@@ -339,7 +504,20 @@ def _layer_from(raw: Any, index: int, source: str) -> LayerSpec:
             "(and every name starting with '_' is reserved for torch's own)",
             "pick another name, e.g. " + f"{name.strip('_') or 'layer'}{index}",
         )
-    return LayerSpec(out, activation, init, dict(init_args), bias, name)
+    return LayerSpec(out, activation, init, dict(init_args), bias, name, kind.name, args)
+
+
+def _other_type_hint(kind: lt.LayerType) -> str:
+    if kind.name.startswith("conv"):
+        return "a conv layer's width is out_channels"
+    return "only linear layers take out_features; leave out type for a linear layer"
+
+
+def _layer_fail_keyed(source: str, index: int) -> lt.Fail:
+    def fail(key: str | None, message: str, hint: str | None) -> UsageError:
+        return _fail(source, f"layers[{index}]" + (f".{key}" if key else ""), message, hint)
+
+    return fail
 
 
 _NAME_MAX = 64  # longer than any registry name: not worth a lookup or a full quote
@@ -373,9 +551,10 @@ def _check_init_args(args: Any, scheme: InitScheme, source: str, where: str) -> 
 
 
 def module_names(spec: ModelSpec) -> list[tuple[str, str | None]]:
-    """``(linear name, activation module name or None)`` for each layer, all unique.
+    """``(layer name, activation module name or None)`` for each layer, all unique.
 
-    Unnamed layers are ``linear{i}``, activations ``{activation}{i}``. A name given
+    Unnamed layers are ``{type}{i}`` (``linear1``, ``conv2d1``, ``maxpool2d2``),
+    activations ``{activation}{i}``. A name given
     in the config is never changed: if it repeats another layer's name, given or
     automatic, that is a usage error naming both layers.
     """
@@ -401,7 +580,7 @@ def module_names(spec: ModelSpec) -> list[tuple[str, str | None]]:
         if layer.name is not None:
             linear = claim(layer.name, where, given=True)
         else:
-            linear = _automatic(f"linear{i}", where, given, spec.source)
+            linear = _automatic(f"{layer.type}{i}", where, given, spec.source)
             linear = claim(linear, where, given=False)
         act = None
         if layer.activation:
@@ -431,20 +610,25 @@ def check_tensor_sizes(spec: ModelSpec, batch: int | None = None) -> None:
     weight is 2**64 bytes, and torch fails with "Storage size calculation
     overflowed" even on the meta device. ``batch`` adds the activations.
     """
-    fan_in = spec.input_features
-    for i, layer in enumerate(spec.layers, start=1):
-        _tensor_fits(spec.source, f"layers[{i}]", "weight", (layer.out_features, fan_in))
+    inputs = spec.layer_inputs()
+    for i, (layer, shape) in enumerate(zip(spec.layers, inputs, strict=True), start=1):
+        weight = lt.weight_shape(layer.kind, layer.args, layer.out_features, shape)
+        if weight is not None:
+            _tensor_fits(spec.source, f"layers[{i}]", "weight", weight)
         if batch is not None:
-            output = "output (batch × out_features)"
-            _tensor_fits(spec.source, f"layers[{i}]", output, (batch, layer.out_features))
-        fan_in = layer.out_features
+            out = spec.layer_shapes[i - 1]
+            what = "output (batch × out_features)" if len(out) == 1 else "output"
+            _tensor_fits(spec.source, f"layers[{i}]", what, (batch, *out))
     if batch is not None:
-        where, what = "input_features", "input (batch × input_features)"
-        _tensor_fits(spec.source, where, what, (batch, spec.input_features))
+        if spec.input_shape is None:
+            where, what = "input_features", "input (batch × input_features)"
+        else:
+            where, what = "input_shape", "input"
+        _tensor_fits(spec.source, where, what, (batch, *spec.sample_shape))
 
 
-def _tensor_fits(source: str, where: str, what: str, shape: tuple[int, int]) -> None:
-    numel = shape[0] * shape[1]
+def _tensor_fits(source: str, where: str, what: str, shape: tuple[int, ...]) -> None:
+    numel = math.prod(shape)
     if numel * FLOAT32 > MAX_SIZE_BYTES:
         dims = " × ".join(f"{d:,}" for d in shape)
         raise _fail(

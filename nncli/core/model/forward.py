@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,12 +54,13 @@ class RunMemory:
 
 
 def layer_widths(spec: ModelSpec) -> list[int]:
-    """The input's width, then every layer's output width (linear, then activation)."""
+    """Values per sample: the input's, then every layer's output (the layer's, then its
+    activation's); a conv layer's output counts all its channels and positions."""
     widths = [spec.input_features]
-    for layer in spec.layers:
-        widths.append(layer.out_features)
+    for layer, shape in zip(spec.layers, spec.layer_shapes, strict=True):
+        widths.append(math.prod(shape))
         if layer.activation:
-            widths.append(layer.out_features)
+            widths.append(math.prod(shape))
     return widths
 
 
@@ -69,10 +71,10 @@ def estimate(
 
     The cost model (tests/test_run_memory.py measures it against peak RSS):
 
-    - device: float32 weights, plus ``batch`` rows of every layer's input and
-      output. Under no_grad a layer's input is freed once its output exists, so
-      counting all of them at once over-counts; the slack covers softmax's
-      temporaries.
+    - device: float32 weights and buffers (BatchNorm's statistics), plus ``batch``
+      rows of every layer's input and output. Under no_grad a layer's input is freed
+      once its output exists, so counting all of them at once over-counts; the slack
+      covers softmax's temporaries.
     - host, per row: the sum, the argmax and the softmax check
       (:data:`ROW_EXTRA_BYTES`). --json streams the values in chunks
       (:data:`STREAM_CHUNK_VALUES`), a fixed cost whatever the batch; the table
@@ -81,8 +83,8 @@ def estimate(
       and, with ``--params``, the weights copied back (on the CPU these are the
       device's own tensors, already counted).
     """
-    params = spec.linear_params()
-    on_device = FLOAT32 * (params + batch * sum(layer_widths(spec)))
+    params = spec.param_count()
+    on_device = FLOAT32 * (params + spec.buffer_count() + batch * sum(layer_widths(spec)))
     host = batch * ROW_EXTRA_BYTES + STREAM_CHUNK_VALUES * STREAM_BYTES_PER_VALUE
     if device != "cpu":
         host += FLOAT32 * batch * (spec.input_features + spec.output_features)
@@ -115,9 +117,10 @@ def run_forward(
     """Build the model under ``seed``, draw (or take) the input, and run it once.
 
     The order is the tutorial's: ``torch.manual_seed(seed)``, build the model, then
-    ``torch.randn(batch, features)``. Weights and input are drawn on the CPU and
-    moved, so the numbers do not depend on the device. Results stay numpy arrays:
-    converting millions of rows to Python floats costs ~8x their float32 size.
+    ``torch.randn(batch, *input_shape)``. The model runs in eval mode: dropout is off
+    and batch norm uses its running statistics, as in inference. Weights and input are
+    drawn on the CPU and moved, so the numbers do not depend on the device. Results
+    stay numpy arrays: converting millions of rows to Python floats costs ~8x their float32 size.
     """
     if rows is not None:
         batch = int(rows.shape[0])
@@ -132,6 +135,9 @@ def run_forward(
         if state_dict is not None:  # trained weights (run --weights) replace the seeded ones
             built.model.load_state_dict(state_dict)
         x = random_input(spec, batch) if rows is None else torch.from_numpy(rows)
+    # Rows of prod(input_shape) values (a CSV) are reshaped to the model's input shape.
+    x = x.reshape(x.shape[0], *spec.sample_shape)
+    built.model.eval()
     input_shape = list(x.shape)
     x = x.to(torch.device(device))
     with torch.no_grad():

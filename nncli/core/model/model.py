@@ -1,4 +1,5 @@
-"""Build a feed-forward ``nn.Sequential`` from a :class:`ModelSpec`.
+"""Build a feed-forward ``nn.Sequential`` from a :class:`ModelSpec` (linear, conv, pool,
+norm, dropout and flatten layers, each optionally followed by an activation).
 
 Activations are modules (``nn.Sigmoid`` ...), not functional calls, so they show
 up as layers in summaries and in ``named_modules()``.
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nncli.core.activation.activations import get_activation
 from nncli.core.init.inits import get_scheme
+from nncli.core.model import layertypes as lt
 from nncli.core.model.config import ModelSpec, module_names
 from nncli.errors import UsageError
 
@@ -34,7 +36,7 @@ class BuiltModel:
 
 
 def layer_names(spec: ModelSpec) -> list[tuple[str, str | None]]:
-    """``(linear name, activation module name or None)`` for each layer, all unique."""
+    """``(layer name, activation module name or None)`` for each layer, all unique."""
     return module_names(spec)
 
 
@@ -67,22 +69,24 @@ def build_model(
     init_args: dict[str, dict[str, Any]] = {}
     build_on = torch.device("meta") if meta else torch.device("cpu")
     with seeded(seed), build_on:
-        fan_in = spec.input_features
-        for layer, (linear_name, act_name) in zip(spec.layers, layer_names(spec), strict=True):
-            linear = nn.Linear(fan_in, layer.out_features, bias=layer.bias)
-            if layer.init is not None:
+        for layer, shape, (layer_name, act_name) in zip(
+            spec.layers, spec.layer_inputs(), layer_names(spec), strict=True
+        ):
+            kind = layer.kind
+            kwargs = lt.constructor_kwargs(kind, layer.args, layer.out_features, layer.bias, shape)
+            module = getattr(nn, kind.module)(**kwargs)
+            if layer.init is not None and kind.weighted:
                 if not meta:  # meta tensors have no values to initialise
                     with torch.no_grad():
-                        get_scheme(layer.init).apply(linear.weight, layer.init_args)
-                inits[linear_name] = layer.init
-                init_args[linear_name] = dict(layer.init_args)
+                        get_scheme(layer.init).apply(module.weight, layer.init_args)
+                inits[layer_name] = layer.init
+                init_args[layer_name] = dict(layer.init_args)
             else:
-                inits[linear_name] = DEFAULT_INIT
-            modules[linear_name] = linear
+                inits[layer_name] = DEFAULT_INIT if _has_params(module) else "-"
+            modules[layer_name] = module
             if act_name is not None and layer.activation is not None:
                 modules[act_name] = get_activation(layer.activation).make_module()
                 inits[act_name] = "-"
-            fan_in = layer.out_features
     model = nn.Sequential()
     for name, module in modules.items():
         _check_free(model, name, spec.source)
@@ -90,6 +94,10 @@ def build_model(
     if not meta and device != "cpu":
         model = model.to(torch.device(device))
     return BuiltModel(model, spec, inits, "meta" if meta else device, init_args)
+
+
+def _has_params(module: nn.Module) -> bool:
+    return any(True for _ in module.parameters())
 
 
 def _check_free(model: nn.Module, name: str, source: str) -> None:
@@ -103,7 +111,8 @@ def _check_free(model: nn.Module, name: str, source: str) -> None:
 
 
 def random_input(spec: ModelSpec, batch: int) -> torch.Tensor:
-    """Standard-normal input rows from torch's global CPU generator.
+    """Standard-normal input of shape ``(batch, *sample_shape)`` from torch's global CPU
+    generator (the same numbers, in the same order, as ``(batch, prod(shape))`` rows).
 
     Called right after :func:`build_model` under the same :func:`seeded` block, this
     reproduces the tutorial's order (``Model()`` then ``torch.randn(5, 3)``), so a
@@ -111,4 +120,4 @@ def random_input(spec: ModelSpec, batch: int) -> torch.Tensor:
     """
     import torch
 
-    return torch.randn(batch, spec.input_features)
+    return torch.randn(batch, *spec.sample_shape)

@@ -1,8 +1,10 @@
-"""Collect a model's structure: one row per leaf layer, totals, mult-adds and memory.
+"""Collect a model's structure: rows, totals, mult-adds and memory.
 
-The pipeline follows torchinfo: forward hooks collect per-layer data (here),
-and :mod:`nncli.render.tables` decides how it looks. Hooks are removed in a
-``finally`` and the model's device and train/eval mode are left as found.
+The pipeline follows torchinfo: forward hooks collect per-layer data (the
+collector is :mod:`nncli.core.model.tree`; the configs' Sequential MLPs take a
+shape-only fast path here), and :mod:`nncli.render.tables` decides how it looks.
+Hooks are removed in a ``finally`` and the model's device and train/eval mode are
+left as found.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ class LayerRow:
     index: int
     name: str
     type: str
-    input_shape: list[int]
-    output_shape: list[int]
+    # list[int] for a tensor; nested lists for tuples/lists, {key: shape} for dicts, None
+    # for anything else (and for rows of modules that were never called).
+    input_shape: Any
+    output_shape: Any
     params: int
     param_formula: str
     init: str
@@ -40,6 +44,18 @@ class LayerRow:
     # The init scheme's parameters as applied (defaults included); {} for PyTorch's
     # default init and for layers without weights.
     init_args: dict[str, Any] = field(default_factory=dict)
+    # The tree (issue 10). depth 1 is a child of the model itself; parent is the
+    # ``index`` of the enclosing row (None at depth 1). ``shared``: some of this row's
+    # parameters were already counted at an earlier row (a module called again, or
+    # weights tied to another module); ``params`` then holds only the new ones.
+    depth: int = 1
+    parent: int | None = None
+    shared: bool = False
+    kind: str = "module"  # "module", or "function" for a call such as F.relu inside forward
+    buffers: int = 0  # buffer elements (BatchNorm's running statistics), counted once
+    # Rows deeper than --depth are folded into this one: its params, buffers and
+    # mult-adds include theirs; ``folded`` says how many rows that was.
+    folded: int = 0
 
 
 @dataclass
@@ -47,10 +63,11 @@ class Memory:
     input: int
     activations: int  # every layer's forward output
     params: int
+    buffers: int = 0  # BatchNorm's running statistics and other registered buffers
 
     @property
     def total(self) -> int:
-        return self.input + self.activations + self.params
+        return self.input + self.activations + self.params + self.buffers
 
 
 @dataclass
@@ -69,6 +86,15 @@ class SummaryResult:
     mult_adds_rule: str = MULT_ADDS_RULE
     classic: str | None = None  # torchsummary's own text, with --classic
     extras: dict[str, Any] = field(default_factory=dict)
+    # Issue 10: the user's own nn.Module (--model) and the tree.
+    depth: int = 3  # --depth: rows deeper than this are folded into their parent
+    buffers: int = 0  # buffer elements, counted once
+    # every input's shape and dtype, batch included ("input_shape" is the first one's);
+    # named inputs (a dict, or keyword arguments) carry their name
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    model_spec: str | None = None  # --model SPEC as given; None for a config
+    # Why the model was built for real instead of on the meta device, when it was.
+    fallback: str | None = None
 
 
 def _formula(module: nn.Module, counted: list[tuple[str, torch.nn.Parameter]]) -> str:
@@ -88,55 +114,14 @@ def _formula(module: nn.Module, counted: list[tuple[str, torch.nn.Parameter]]) -
     return f"{total:,}" if counted else "0"
 
 
-class _Rows:
-    """Accumulates rows in forward order; tied parameters are counted once, where first met."""
-
-    def __init__(
-        self, inits: dict[str, str] | None, init_args: dict[str, dict[str, Any]] | None = None
-    ) -> None:
-        self.inits = inits or {}
-        self.init_args = init_args or {}
-        self.seen: set[int] = set()
-        self.rows: list[LayerRow] = []
-        self.out_bytes = 0
-
-    def add(
-        self,
-        name: str,
-        module: nn.Module,
-        in_shape: list[int],
-        out_shape: list[int],
-        out_bytes: int,
-    ) -> None:
-        own = list(module.named_parameters(recurse=False))
-        counted = [(n, p) for n, p in own if id(p) not in self.seen]
-        self.seen.update(id(p) for _, p in own)
-        params = sum(p.numel() for _, p in counted)
-        shared = len(own) > len(counted)
-        self.rows.append(
-            LayerRow(
-                index=len(self.rows) + 1,
-                name=name,
-                type=type(module).__name__,
-                input_shape=in_shape,
-                output_shape=out_shape,
-                params=params,
-                param_formula=_formula(module, counted) + (" (rest shared)" if shared else ""),
-                init=self.inits.get(name, "default" if own else "-"),
-                trainable=any(p.requires_grad for _, p in own) if own else None,
-                mult_adds=(out_shape[0] if out_shape else 1) * params,
-                init_args=dict(self.init_args.get(name, {})),
-            )
-        )
-        self.out_bytes += out_bytes
-
-
 def _memory(model: nn.Module, x: torch.Tensor, activations: int) -> Memory:
     unique = {id(p): p for p in model.parameters()}.values()
+    buffers = {id(b): b for b in model.buffers()}.values()
     return Memory(
         input=x.numel() * x.element_size(),
         activations=activations,
         params=sum(p.numel() * p.element_size() for p in unique),
+        buffers=sum(b.numel() * b.element_size() for b in buffers),
     )
 
 
@@ -160,16 +145,20 @@ def propagate_shapes(
     On the meta device a forward pass costs over a second of one-off imports
     (torch's Python meta kernels and dynamo), longer than the whole summary; for
     the models nncli builds, the shapes follow from the layers themselves. Returns
-    None for any other architecture, which then takes the forward-hook path.
+    None for any other architecture, which then takes the forward-hook path. Its
+    rows are the ones :func:`nncli.core.model.tree.collect_tree` makes.
     """
     from torch import nn
+
+    from nncli.core.model.tree import Ledger, torchinfo_macs
 
     if not isinstance(model, nn.Sequential):
         return None
     preserving = _shape_preserving()
-    rows = _Rows(inits, init_args)
+    ledger = Ledger(inits, init_args)
     shape = list(x.shape)
     size = x.element_size()
+    activations = 0
     for name, module in model.named_children():
         if isinstance(module, nn.Linear):
             if not shape or shape[-1] != module.in_features:
@@ -181,12 +170,15 @@ def propagate_shapes(
             out = list(shape)
         else:
             return None
+        row = ledger.module_row(name, module, 1, None, shape)
+        row.output_shape = out
+        row.mult_adds = torchinfo_macs(module, out)
         numel = 1
         for d in out:
             numel *= d
-        rows.add(name, module, shape, out, numel * size)
+        activations += numel * size
         shape = out
-    return rows.rows, _memory(model, x, rows.out_bytes)
+    return ledger.rows, _memory(model, x, activations)
 
 
 def collect(
@@ -195,37 +187,10 @@ def collect(
     inits: dict[str, str] | None = None,
     init_args: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[list[LayerRow], Memory]:
-    """Run one forward pass with hooks on every leaf module; return its rows and memory."""
-    import torch
+    """One hooked forward pass on ``x``: every module's row (the tree, at full depth)."""
+    from nncli.core.model.tree import collect_tree
 
-    rows = _Rows(inits, init_args)
-    handles = []
-    leaves = [(n, m) for n, m in model.named_modules() if n and not list(m.children())]
-
-    def hook_for(name: str) -> Any:
-        def hook(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
-            is_tensor = isinstance(output, torch.Tensor)
-            rows.add(
-                name,
-                module,
-                list(inputs[0].shape) if inputs and hasattr(inputs[0], "shape") else [],
-                list(output.shape) if is_tensor else [],
-                output.numel() * output.element_size() if is_tensor else 0,
-            )
-
-        return hook
-
-    was_training = model.training
-    try:
-        for name, module in leaves:
-            handles.append(module.register_forward_hook(hook_for(name)))
-        with torch.no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    return rows.rows, _memory(model, x, rows.out_bytes)
+    return collect_tree(model, (x,), {}, functional=False, inits=inits, init_args=init_args)
 
 
 def summarize_model(
@@ -266,19 +231,30 @@ def summarize_model(
 
 def summarize_spec(spec: ModelSpec, batch: int, device: str) -> SummaryResult:
     """Summarise a config on torch's meta device: the cost does not grow with its size."""
+    from nncli.core.model.metapass import run_meta
     from nncli.core.model.model import build_model
+    from nncli.core.model.tree import TREE_MULT_ADDS_RULE
 
     check_tensor_sizes(spec, batch)  # torch's own size arithmetic overflows past 2**63
     built = build_model(spec, device, meta=True)
-    return summarize_model(
-        built.model,
-        (batch, spec.input_features),
-        device=device,
-        inits=built.inits,
-        init_args=built.init_args,
-        name=spec.name,
-        source=spec.source,
+    shape = (batch, *spec.sample_shape)
+    # A CNN config takes the forward-hook path on meta tensors, whose kernels would
+    # import torch._dynamo (~0.8 s) without run_meta's stand-in.
+    result = run_meta(
+        lambda: summarize_model(
+            built.model,
+            shape,
+            device=device,
+            inits=built.inits,
+            init_args=built.init_args,
+            name=spec.name,
+            source=spec.source,
+        )
     )
+    if any(layer.type != "linear" for layer in spec.layers):
+        result.mult_adds_rule = TREE_MULT_ADDS_RULE  # conv layers count their output's area
+    result.inputs = [{"name": None, "shape": list(shape), "dtype": "float32"}]
+    return result
 
 
 def classic_summary(spec: ModelSpec, batch: int, device: str, needed: int) -> str:
@@ -300,7 +276,7 @@ def classic_summary(spec: ModelSpec, batch: int, device: str, needed: int) -> st
         if kind == "cuda":
             # torchsummary makes its input on the *current* CUDA device.
             with torch.cuda.device(torch.device(device)):
-                torchsummary(built.model, (spec.input_features,), batch_size=batch, device=kind)
+                torchsummary(built.model, spec.sample_shape, batch_size=batch, device=kind)
         else:
-            torchsummary(built.model, (spec.input_features,), batch_size=batch, device=kind)
+            torchsummary(built.model, spec.sample_shape, batch_size=batch, device=kind)
     return buffer.getvalue()

@@ -41,10 +41,18 @@ def spec_to_toml(spec: ModelSpec) -> str:
     lines = [
         f"name = {toml_value(spec.name)}",
         f"description = {toml_value(spec.description)}",
-        f"input_features = {spec.input_features}",
     ]
+    if spec.input_shape is not None:
+        lines.append(f"input_shape = {toml_value(list(spec.input_shape))}")
+    else:
+        lines.append(f"input_features = {spec.input_features}")
     for layer in spec.layers:
-        lines += ["", "[[layers]]", f"out_features = {layer.out_features}"]
+        lines += ["", "[[layers]]"]
+        if layer.type == "linear":
+            lines.append(f"out_features = {layer.out_features}")
+        else:  # out_features is inferred for the other types
+            lines.append(f"type = {toml_value(layer.type)}")
+            lines += [f"{key} = {toml_value(value)}" for key, value in layer.args.items()]
         if layer.name is not None:
             lines.append(f"name = {toml_value(layer.name)}")
         if layer.activation is not None:
@@ -60,19 +68,32 @@ def spec_to_toml(spec: ModelSpec) -> str:
 
 
 def _structure(spec: ModelSpec) -> tuple[Any, ...]:
-    """What the weights depend on: sizes, activations, biases (not inits or names)."""
+    """What the weights depend on: types, sizes, arguments, activations, biases (not
+    inits or names)."""
     return (
-        spec.input_features,
-        tuple((layer.out_features, layer.activation, layer.bias) for layer in spec.layers),
+        spec.sample_shape,
+        tuple(
+            (layer.type, layer.out_features, layer.activation, layer.bias, _args(layer.args))
+            for layer in spec.layers
+        ),
     )
 
 
+def _args(args: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Arguments in a fixed order, lists as tuples."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in args.items()))
+
+
 def describe(spec: ModelSpec) -> str:
-    """``2 → 8 tanh → 1``: the shape a mismatch message names."""
-    parts = [str(spec.input_features)]
-    for layer in spec.layers:
+    """``2 → 8 tanh → 1``: the shape a mismatch message names; other layer types by
+    their type and output shape (``conv2d 6×28×28``)."""
+    parts = ["×".join(map(str, spec.sample_shape))]
+    for layer, shape in zip(spec.layers, spec.layer_shapes, strict=True):
         act = f" {layer.activation}" if layer.activation else ""
-        parts.append(f"{layer.out_features}{act}{'' if layer.bias else ' (no bias)'}")
+        size = str(layer.out_features)
+        if layer.type != "linear":
+            size = f"{layer.type} " + "×".join(map(str, shape))
+        parts.append(f"{size}{act}{'' if layer.bias or not layer.kind.bias else ' (no bias)'}")
     return " → ".join(parts)
 
 
@@ -194,9 +215,8 @@ def _check_state(path: str | Path, spec: ModelSpec, state: dict[Any, Any]) -> No
 
     from nncli.core.model.model import build_model
 
-    expected = {
-        k: tuple(v.shape) for k, v in build_model(spec, meta=True).model.state_dict().items()
-    }
+    model_state = build_model(spec, meta=True).model.state_dict()
+    expected = {k: tuple(v.shape) for k, v in model_state.items()}
     missing = [k for k in expected if k not in state]
     extra = [str(k) for k in state if k not in expected]
     if missing or extra:
@@ -204,8 +224,11 @@ def _check_state(path: str | Path, spec: ModelSpec, state: dict[Any, Any]) -> No
         raise UsageError(f"checkpoint {str(path)!r}: its weights do not match its config ({what})")
     for key, shape in expected.items():
         tensor = state[key]
-        if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
-            raise UsageError(f"checkpoint {str(path)!r}: {key} is not a float tensor")
+        # BatchNorm's num_batches_tracked is an integer buffer; everything else is float.
+        floating = model_state[key].is_floating_point()
+        if not isinstance(tensor, torch.Tensor) or tensor.is_floating_point() != floating:
+            kind = "a float" if floating else "an integer"
+            raise UsageError(f"checkpoint {str(path)!r}: {key} is not {kind} tensor")
         if tuple(tensor.shape) != shape:
             raise UsageError(
                 f"checkpoint {str(path)!r}: {key} has shape {list(tensor.shape)}, but its "
@@ -222,7 +245,9 @@ def load_model(path: str | Path, device: str = "cpu", spec: ModelSpec | None = N
     saved, state = load_checkpoint(path, spec)
     built = build_model(saved, "cpu", seed=0)
     with torch.no_grad():
-        built.model.load_state_dict({k: v.float() for k, v in state.items()})
+        built.model.load_state_dict(
+            {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        )
     if device != "cpu":
         built.model = built.model.to(torch.device(device))
         built.device = device

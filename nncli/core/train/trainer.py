@@ -10,13 +10,14 @@ Definitions (the README repeats them):
 * ``train_loss`` of an epoch: the mean of the loss over the epoch's training samples,
   as the model was at each step (the running mean a hand-written loop prints), without
   the L1 penalty; ``test_loss``: the loss of the whole test set after the epoch.
-* ``grad_norms``: per Linear layer, the L2 norm of its weight's gradient, averaged over
-  the steps sampled in the epoch (every ``stats_every``-th step, by default
+* ``grad_norms``: per layer with weights (linear, conv), the L2 norm of its weight's
+  gradient, averaged over the steps sampled in the epoch (every ``stats_every``-th step, by default
   :data:`STATS_EVERY`, the epoch's first step included).
-* layer statistics (start and end): one forward and backward pass over up to
-  :data:`STATS_ROWS` training rows. Dead: the share of units that output exactly 0 for
-  every one of those rows (activations with a dead side, ReLU's); saturated: the share
-  of outputs where ``|f'(pre-activation)| < 0.01`` (saturating activations).
+* layer statistics (start and end), per layer with weights: one forward and backward
+  pass in eval mode over up to :data:`STATS_ROWS` training rows. Dead: the share of
+  units that output exactly 0 for every one of those rows (activations with a dead
+  side, ReLU's); saturated: the share of outputs where ``|f'(pre-activation)| < 0.01``
+  (saturating activations).
 
 Verdicts, tried in this order (the thresholds are the constants below):
 
@@ -42,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
     from torch import nn
 
     from nncli.core.train.datasets import Dataset
+
+    Weighted = nn.Linear | nn.Conv1d | nn.Conv2d
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")  # momentum = SGD(momentum=0.9)
 MOMENTUM = 0.9
@@ -118,20 +121,20 @@ class EpochRecord:
     test_loss: float
     train_accuracy: float | None  # None for regression
     test_accuracy: float | None
-    grad_norms: list[float]  # one per Linear layer, first first: mean over the sampled steps
+    grad_norms: list[float]  # one per linear or conv layer, first first: mean over sampled steps
     steps: int = 0  # optimiser steps taken in this epoch
     partial: bool = False  # interrupted before the epoch's last step
 
 
 @dataclass
 class LayerStats:
-    layer: str  # the Linear module's name
+    layer: str  # the linear (or conv) module's name
     activation: str | None  # the activation after it (None: the output layer)
-    mean: float  # of the activation's output (of the Linear's, without one)
+    mean: float  # of the activation's output (of the layer's, without one)
     std: float
     dead_fraction: float | None  # None: the activation has no dead side
     saturated_fraction: float | None  # None: the activation does not saturate
-    grad_norm: float  # of the Linear weight's gradient
+    grad_norm: float  # of the layer weight's gradient
 
 
 @dataclass
@@ -317,12 +320,7 @@ def model_spec(
             raise UsageError(
                 "--config gives the whole model; leave out --hidden, --activation and --init"
             )
-        if config.input_features != inputs:
-            raise UsageError(
-                f"config {config.source}: input_features is {config.input_features}, but "
-                f"the data has {inputs} input feature{'s' * (inputs != 1)} "
-                f"({', '.join(dataset.features)})"
-            )
+        _check_inputs(config, dataset, inputs)
         if config.output_features != outputs:
             raise UsageError(
                 f"config {config.source}: the last layer has {config.output_features} "
@@ -352,6 +350,26 @@ def model_spec(
     return spec
 
 
+def _check_inputs(config: ModelSpec, dataset: Dataset, inputs: int) -> None:
+    """The data's feature columns are the model's input, reshaped to its input_shape."""
+    if config.input_features == inputs:
+        return
+    features = f"{inputs} input feature{'s' * (inputs != 1)}"
+    if config.input_shape is None:
+        raise UsageError(
+            f"config {config.source}: input_features is {config.input_features}, but "
+            f"the data has {features} ({', '.join(dataset.features)})"
+        )
+    shape = "×".join(map(str, config.input_shape))
+    where = f"dataset {dataset.name}" if dataset.source == "generated" else "the data"
+    raise UsageError(
+        f"config {config.source}: its input_shape is {shape} ({config.input_features:,} "
+        f"values per sample), but {where} has {features}",
+        hint=f"train it on your own table: --data FILE with {config.input_features:,} "
+        "feature columns (a sample's values, flattened) and a target column",
+    )
+
+
 def estimate_bytes(dataset: Dataset, spec: ModelSpec, batch: int, device: str = "cpu") -> int:
     """An upper estimate of what training allocates, before anything is.
 
@@ -360,8 +378,8 @@ def estimate_bytes(dataset: Dataset, spec: ModelSpec, batch: int, device: str = 
     (pre- and post-activation, and their gradients); the data when it is copied to
     another device (on the CPU the dataset's arrays are used in place).
     """
-    params = spec.linear_params()
-    widths = sum(layer.out_features for layer in spec.layers) + spec.input_features
+    params = spec.param_count() + spec.buffer_count()
+    widths = sum(math.prod(shape) for shape in spec.layer_shapes) + spec.input_features
     n_train, n_test = len(dataset.x_train), len(dataset.x_test)
     rows = batch + min(max(n_train, n_test), EVAL_ROWS) + min(n_train, STATS_ROWS)
     total = 4 * params * FLOAT32 + 4 * rows * widths * FLOAT32
@@ -477,7 +495,7 @@ def train(
     """Train one combination; the same seed on the CPU gives the same history."""
     import torch
 
-    from nncli.core.model.model import build_model
+    from nncli.core.model.model import build_model, seeded
 
     check_hyperparameters(
         lr=run.lr,
@@ -493,10 +511,10 @@ def train(
     dev = torch.device(device)
     task = _task_for(dataset, run.loss)
     model = build_model(spec, device, seed=seed).model
-    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    linears = weighted_modules(model, spec)
     loss_fn = get_loss(run.loss).make_module("mean")
-    x_train = torch.as_tensor(np.ascontiguousarray(dataset.x_train, dtype=np.float32)).to(dev)
-    x_test = torch.as_tensor(np.ascontiguousarray(dataset.x_test, dtype=np.float32)).to(dev)
+    x_train = _as_input(dataset.x_train, spec).to(dev)
+    x_test = _as_input(dataset.x_test, spec).to(dev)
     y_train, y_test = task.target(dataset.y_train, dev), task.target(dataset.y_test, dev)
     optimizer = _make_optimizer(run, model.parameters())
     generator = torch.Generator().manual_seed(seed)
@@ -512,7 +530,8 @@ def train(
     )
     began, steps = time.perf_counter(), 0
     n = len(x_train)
-    with interrupt.installed():
+    # seeded: dropout draws its masks from torch's global generator
+    with interrupt.installed(), seeded(seed):
         for epoch in range(1, epochs + 1):
             try:
                 record, done = _epoch(
@@ -556,6 +575,36 @@ def train(
     return result
 
 
+def _as_input(x: np.ndarray, spec: ModelSpec) -> torch.Tensor:
+    """Rows of features as the model's input: ``(rows, *input_shape)`` float32."""
+    import torch
+
+    rows = torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32))
+    return rows.reshape(len(rows), *spec.sample_shape)
+
+
+def weighted_modules(model: nn.Module, spec: ModelSpec) -> list[Weighted]:
+    """The modules of the layers with a weight matrix or kernel (linear, conv), in order:
+    those the gradient norms, the L1 penalty and the layer statistics are about."""
+    modules = dict(model.named_children())
+    return [
+        cast("Weighted", modules[name])
+        for layer, (name, _act) in zip(spec.layers, module_names(spec), strict=True)
+        if layer.kind.weighted
+    ]
+
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    """Dropout off and batch norm on its running statistics, then the mode as found."""
+    was = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was)
+
+
 def _metrics(record: EpochRecord) -> dict[str, float]:
     metrics = {"train_loss": record.train_loss, "test_loss": record.test_loss}
     if record.train_accuracy is not None:
@@ -570,7 +619,7 @@ class _Step:
     """What one optimisation step needs, besides the data."""
 
     model: nn.Module
-    linears: list[nn.Linear]
+    linears: list[Weighted]  # the layers with weights (linear, conv)
     loss_fn: nn.Module
     optimizer: torch.optim.Optimizer
     task: _Task
@@ -643,7 +692,7 @@ def evaluate(
 
     loss_sum = torch.zeros((), device=x.device, dtype=torch.float64)
     correct_sum = torch.zeros((), device=x.device, dtype=torch.int64)
-    with torch.no_grad():
+    with torch.no_grad(), _eval_mode(model):
         for begin in range(0, len(x), EVAL_ROWS):
             xb, yb = x[begin : begin + EVAL_ROWS], y[begin : begin + EVAL_ROWS]
             out = model(xb)
@@ -660,7 +709,7 @@ def r_squared(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """1 − SSE/SST of the model's predictions (float64 sums)."""
     import torch
 
-    with torch.no_grad():
+    with torch.no_grad(), _eval_mode(model):
         sse = torch.zeros((), dtype=torch.float64, device=x.device)
         for begin in range(0, len(x), EVAL_ROWS):
             out = model(x[begin : begin + EVAL_ROWS]).double()
@@ -674,33 +723,35 @@ def r_squared(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def layer_stats(
     model: nn.Module, spec: ModelSpec, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor
 ) -> tuple[list[LayerStats], float]:
-    """Per Linear layer: its activation's output statistics and its weight's gradient norm,
-    and the loss on ``x``.
+    """Per layer with weights (linear, conv): its activation's output statistics and its
+    weight's gradient norm, and the loss on ``x``.
 
-    One forward and backward pass on ``x``; the model's gradients are left cleared.
+    One forward and backward pass on ``x`` in eval mode (no dropout, and batch norm's
+    running statistics stay as they are); the model's gradients are left cleared.
     """
     import torch
 
     names = module_names(spec)
     modules = dict(model.named_children())
-    stats = []
-    with torch.enable_grad():
+    with torch.enable_grad(), _eval_mode(model):
         h = x
-        outputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []
-        for linear_name, act_name in names:
-            pre = modules[linear_name](h)
+        outputs: list[tuple[LayerSpec, str, torch.Tensor, torch.Tensor | None]] = []
+        for layer, (layer_name, act_name) in zip(spec.layers, names, strict=True):
+            pre = modules[layer_name](h)
             if act_name is None:
-                outputs.append((pre, None))
-                h = pre
-                continue
-            pre.retain_grad()
-            h = modules[act_name](pre)
-            outputs.append((h, pre))
+                h, out, before = pre, pre, None
+            else:
+                h = modules[act_name](pre)
+                out, before = h, pre
+            if layer.kind.weighted:
+                outputs.append((layer, layer_name, out, before))
         model.zero_grad(set_to_none=True)
         loss = loss_fn(h, y)
         loss.backward()
-        for layer, (linear_name, _act), (out, pre) in zip(spec.layers, names, outputs, strict=True):
-            stats.append(_one_layer(layer, modules, linear_name, out, pre))
+        stats = [
+            _one_layer(layer, modules, layer_name, out, pre)
+            for layer, layer_name, out, pre in outputs
+        ]
     model.zero_grad(set_to_none=True)
     return stats, float(loss.detach())
 
@@ -764,14 +815,21 @@ def gradient_ratio(history: list[EpochRecord]) -> float | None:
 
 
 def dead_share(stats: list[LayerStats], spec: ModelSpec) -> tuple[float, int] | None:
-    """The share of dead units over every layer with a dead side, and their count."""
-    if len(stats) != len(spec.layers):  # not measured
+    """The share of dead units over every layer with a dead side, and their count.
+
+    A unit is one output value of a sample (a conv layer has channels × positions)."""
+    units = [
+        math.prod(shape)
+        for layer, shape in zip(spec.layers, spec.layer_shapes, strict=True)
+        if layer.kind.weighted
+    ]
+    if len(stats) != len(units):  # not measured
         return None
     dead = total = 0.0
-    for layer, stat in zip(spec.layers, stats, strict=True):
+    for count, stat in zip(units, stats, strict=True):
         if stat.dead_fraction is not None:
-            dead += stat.dead_fraction * layer.out_features
-            total += layer.out_features
+            dead += stat.dead_fraction * count
+            total += count
     return (dead / total, round(dead)) if total else None
 
 
@@ -902,9 +960,9 @@ def predict(run: TrainRun, x: np.ndarray, task: str) -> np.ndarray:
     model = run.model
     device = next(model.parameters()).device
     pieces = []
-    with torch.no_grad():
+    with torch.no_grad(), _eval_mode(model):
         for begin in range(0, len(x), EVAL_ROWS):
-            xb = torch.as_tensor(np.ascontiguousarray(x[begin : begin + EVAL_ROWS], np.float32))
+            xb = _as_input(x[begin : begin + EVAL_ROWS], run.spec)
             pieces.append(model(xb.to(device)).cpu())
     out = torch.cat(pieces) if pieces else torch.empty(0, run.spec.output_features)
     if task == "multi-class":

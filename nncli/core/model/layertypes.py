@@ -1,0 +1,350 @@
+"""The layer types a config may use besides ``linear``, in pure Python.
+
+Configs are read before torch is imported, so every argument is checked here and
+every shape is computed here with torch's own formulas: a kernel larger than its
+input is a usage error naming the layer, never a RuntimeError from a forward pass.
+Shapes are per sample (no batch dimension); ``flatten``'s dims are torch's, which
+count the batch (``start_dim = 1`` is the first dimension of a sample).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nncli.errors import UsageError
+from nncli.limits import MAX_SIZE
+
+Shape = tuple[int, ...]
+# fail(key or None, message, hint) -> the error to raise, naming the file and layer
+Fail = Callable[[str | None, str, str | None], UsageError]
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+@dataclass(frozen=True)
+class LayerType:
+    name: str  # the config's ``type``
+    module: str  # the torch.nn class
+    keys: tuple[str, ...]  # torch's constructor arguments a config may give
+    required: tuple[str, ...] = ()
+    weighted: bool = False  # a weight matrix or kernel: init and init_args apply
+    bias: bool = False  # takes ``bias``
+    inferred: tuple[str, ...] = ()  # input-side arguments nncli fills in
+    ranks: tuple[int, ...] = ()  # sample ranks the layer takes; () any rank ≥ 1
+    dims: int = 0  # spatial dimensions of kernels, strides, paddings
+
+
+_CONV = ("out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "padding_mode")
+_NORM = ("eps", "momentum", "affine", "track_running_stats")
+
+LAYER_TYPES: dict[str, LayerType] = {
+    t.name: t
+    for t in (
+        LayerType("linear", "Linear", ("out_features",), ("out_features",), True, True,
+                  ("in_features",)),
+        LayerType("conv1d", "Conv1d", _CONV, ("out_channels", "kernel_size"), True, True,
+                  ("in_channels",), (2,), 1),
+        LayerType("conv2d", "Conv2d", _CONV, ("out_channels", "kernel_size"), True, True,
+                  ("in_channels",), (3,), 2),
+        LayerType("maxpool2d", "MaxPool2d",
+                  ("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
+                  ("kernel_size",), ranks=(3,), dims=2),
+        LayerType("avgpool2d", "AvgPool2d",
+                  ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                   "divisor_override"),
+                  ("kernel_size",), ranks=(3,), dims=2),
+        LayerType("adaptiveavgpool2d", "AdaptiveAvgPool2d", ("output_size",), ("output_size",),
+                  ranks=(3,), dims=2),
+        LayerType("batchnorm1d", "BatchNorm1d", _NORM, inferred=("num_features",), ranks=(1, 2)),
+        LayerType("batchnorm2d", "BatchNorm2d", _NORM, inferred=("num_features",), ranks=(3,)),
+        LayerType("layernorm", "LayerNorm", ("normalized_shape", "eps", "elementwise_affine"),
+                  bias=True),
+        LayerType("dropout", "Dropout", ("p",)),
+        LayerType("flatten", "Flatten", ("start_dim", "end_dim")),
+    )
+}  # fmt: skip
+
+RANK_WORDS = {1: "features", 2: "channels × length", 3: "channels × height × width"}
+
+
+def dims(shape: Shape) -> str:
+    """``1×28×28``: a sample's shape in messages."""
+    return "×".join(str(d) for d in shape)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _int(value: Any, key: str, fail: Fail, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail(key, f"must be an integer ≥ {low}, got {_short(value)}", None)
+    if value < low:
+        raise fail(key, f"must be an integer ≥ {low}, got {value}", None)
+    if value > MAX_SIZE:
+        raise fail(key, f"must be at most {MAX_SIZE:,}, got a larger number", None)
+    return value
+
+
+def _short(value: Any) -> str:
+    from nncli.core.model.config import short
+
+    return short(value)
+
+
+def _tuple(value: Any, key: str, fail: Fail, n: int, low: int) -> tuple[int, ...]:
+    """An int, or a list of ``n`` ints (torch's ``_pair``), each ≥ ``low``."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            what = "an integer" if n == 1 else f"an integer or a list of {n} integers"
+            raise fail(key, f"must be {what}, got a list of {len(value)}", None)
+        return tuple(_int(v, key, fail, low) for v in value)
+    return (_int(value, key, fail, low),) * n
+
+
+def _bool(value: Any, key: str, fail: Fail) -> bool:
+    if not isinstance(value, bool):
+        raise fail(key, f"must be true or false, got {_short(value)}", None)
+    return value
+
+
+def _number(value: Any, key: str, fail: Fail, low: float, high: float, *, high_open: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise fail(key, f"must be a finite number, got {_short(value)}", None)
+    right = ")" if high_open else "]"
+    if value < low or value > high or (high_open and value == high):
+        raise fail(key, f"must be in [{low:g}, {high:g}{right}, got {value}", None)
+    return float(value)
+
+
+def check_args(kind: LayerType, args: dict[str, Any], fail: Fail) -> None:
+    """Every argument's type and range, as torch's constructor would need them."""
+    n = max(kind.dims, 1)
+    for key, value in args.items():
+        if key in ("out_channels", "out_features", "groups", "divisor_override"):
+            _int(value, key, fail, 1)
+        elif key in ("kernel_size", "stride", "dilation", "output_size"):
+            _tuple(value, key, fail, n, 1)
+        elif key == "padding":
+            if isinstance(value, str) and kind.name.startswith("conv"):
+                if value not in ("same", "valid"):
+                    raise fail(key, f"must be an integer, a list, 'same' or 'valid', got "
+                               f"{_short(value)}", None)  # fmt: skip
+            else:
+                _tuple(value, key, fail, n, 0)
+        elif key == "padding_mode":
+            if value not in PADDING_MODES:
+                raise fail(key, f"must be one of {', '.join(PADDING_MODES)}, got "
+                           f"{_short(value)}", None)  # fmt: skip
+        elif key in ("ceil_mode", "count_include_pad", "affine", "track_running_stats",
+                     "elementwise_affine"):  # fmt: skip
+            _bool(value, key, fail)
+        elif key == "eps":
+            if _number(value, key, fail, 0.0, math.inf, high_open=True) <= 0:
+                raise fail(key, f"must be greater than 0, got {value}", None)
+        elif key == "momentum":
+            _number(value, key, fail, 0.0, 1.0, high_open=False)
+        elif key == "p":
+            _number(value, key, fail, 0.0, 1.0, high_open=True)
+        elif key in ("start_dim", "end_dim"):
+            if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 64:
+                raise fail(key, f"must be a dimension (an integer), got {_short(value)}", None)
+        elif key == "normalized_shape":
+            if isinstance(value, list) and not value:
+                raise fail(key, "must be an integer or a non-empty list of integers", None)
+            if isinstance(value, list):
+                for v in value:
+                    _int(v, key, fail, 1)
+            else:
+                _int(value, key, fail, 1)
+    stride, padding = args.get("stride"), args.get("padding")
+    if kind.name.startswith("conv") and padding == "same" and stride not in (None, 1, [1] * n):
+        raise fail("padding", "'same' needs stride 1 (torch refuses strided 'same' padding)",
+                   "give the padding as a number")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def _spatial(kind: LayerType, args: dict[str, Any], in_shape: Shape, fail: Fail) -> Shape:
+    """Conv and pool output sizes (torch's formula, with dilation and ceil_mode)."""
+    n, size = kind.dims, in_shape[1:]
+    kernel = _tuple(args["kernel_size"], "kernel_size", fail, n, 1)
+    default_stride = 1 if kind.name.startswith("conv") else kernel
+    stride = _tuple(args.get("stride", default_stride), "stride", fail, n, 1)
+    dilation = _tuple(args.get("dilation", 1), "dilation", fail, n, 1)
+    padding_arg = args.get("padding", 0)
+    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    if padding_arg == "same":
+        return size
+    padding = (0,) * n if padding_arg == "valid" else _tuple(padding_arg, "padding", fail, n, 0)
+    if kind.name.endswith("pool2d"):
+        # torch: "pad should be at most half of (effective) kernel size"
+        half = effective if kind.name.startswith("max") else kernel
+        for p, k in zip(padding, half, strict=True):
+            if p > k / 2:
+                raise fail(None, f"padding {p} is more than half of kernel {dims(kernel)}",
+                           "torch's pools take padding ≤ kernel_size / 2")  # fmt: skip
+    mode = args.get("padding_mode", "zeros")
+    for p, s in zip(padding, size, strict=True):
+        if (mode == "reflect" and p >= s) or (mode == "circular" and p > s):
+            raise fail(None, f"padding {p} ({mode}) is too large for its input "
+                       f"{dims(in_shape)}", None)  # fmt: skip
+    out = []
+    for s, k, st, p in zip(size, effective, stride, padding, strict=True):
+        if k > s + 2 * p:
+            what = f"kernel {dims(kernel)}"
+            if any(d > 1 for d in dilation):
+                what += f" (dilation {_uniform(dilation)})"
+            raise fail(None, f"{what} is larger than its input {dims(in_shape)} "
+                       f"(padding {_uniform(padding)})", None)  # fmt: skip
+        span = s + 2 * p - k
+        ceil = bool(args.get("ceil_mode", False))
+        o = (-(-span // st) if ceil else span // st) + 1
+        if ceil and (o - 1) * st >= s + p:
+            o -= 1  # torch: the last window must start inside the input or its left padding
+        out.append(o)
+    return tuple(out)
+
+
+def _uniform(values: Shape) -> str:
+    return str(values[0]) if len(set(values)) == 1 else dims(values)
+
+
+def out_shape(
+    kind: LayerType, args: dict[str, Any], out_features: int | None, in_shape: Shape, fail: Fail
+) -> Shape:
+    """The output shape of one sample, or a usage error naming both shapes."""
+    if kind.ranks and len(in_shape) not in kind.ranks:
+        wanted = " or ".join(f"{r}-D ({RANK_WORDS[r]})" for r in kind.ranks)
+        raise fail(None, f"takes a {wanted} input per sample, but its input is "
+                   f"{dims(in_shape)} ({len(in_shape)}-D)", _rank_hint(kind, in_shape))  # fmt: skip
+    return _out_shape(kind, args, out_features, in_shape, fail)
+
+
+def _rank_hint(kind: LayerType, in_shape: Shape) -> str | None:
+    if len(in_shape) == 1 and kind.dims:
+        return "give the input's shape with input_shape = [channels, ...] instead of input_features"
+    if len(in_shape) > max(kind.ranks):
+        return 'flatten first (type = "flatten")'
+    return None
+
+
+def _out_shape(
+    kind: LayerType, args: dict[str, Any], out_features: int | None, in_shape: Shape, fail: Fail
+) -> Shape:
+    name = kind.name
+    if name == "linear":
+        assert out_features is not None
+        return (*in_shape[:-1], out_features)
+    if name.startswith("conv"):
+        groups = args.get("groups", 1)
+        out_channels = args["out_channels"]
+        for what, count in (("in_channels", in_shape[0]), ("out_channels", out_channels)):
+            if count % groups:
+                raise fail("groups", f"{what} {count} is not divisible by groups {groups}", None)
+        return (out_channels, *_spatial(kind, args, in_shape, fail))
+    if name in ("maxpool2d", "avgpool2d"):
+        return (in_shape[0], *_spatial(kind, args, in_shape, fail))
+    if name == "adaptiveavgpool2d":
+        return (in_shape[0], *_tuple(args["output_size"], "output_size", fail, 2, 1))
+    if name == "layernorm":
+        normalized = normalized_shape(args, in_shape)
+        if tuple(in_shape[len(in_shape) - len(normalized) :]) != normalized:
+            raise fail("normalized_shape", f"{dims(normalized)} does not match the last "
+                       f"dimensions of its input {dims(in_shape)}",
+                       "leave it out: it defaults to the input's last dimension")  # fmt: skip
+        return in_shape
+    if name == "flatten":
+        start, end = flatten_dims(args, in_shape, fail)
+        return (*in_shape[: start - 1], math.prod(in_shape[start - 1 : end]), *in_shape[end:])
+    return in_shape  # batchnorm, dropout
+
+
+def normalized_shape(args: dict[str, Any], in_shape: Shape) -> Shape:
+    given = args.get("normalized_shape")
+    if given is None:
+        return (in_shape[-1],)
+    return tuple(given) if isinstance(given, list) else (given,)
+
+
+def flatten_dims(args: dict[str, Any], in_shape: Shape, fail: Fail) -> tuple[int, int]:
+    """``start_dim``, ``end_dim`` as non-negative dims of the batched tensor (batch = 0)."""
+    rank = len(in_shape) + 1
+    resolved = []
+    for key, default in (("start_dim", 1), ("end_dim", -1)):
+        value = args.get(key, default)
+        dim = value + rank if value < 0 else value
+        if not 0 <= dim < rank:
+            raise fail(key, f"{value} is out of range for its input (batch)×{dims(in_shape)} "
+                       f"({rank} dimensions)", None)  # fmt: skip
+        if dim == 0:
+            raise fail(key, "dimension 0 is the batch; flattening it would mix samples",
+                       "start at 1 (the default)")  # fmt: skip
+        resolved.append(dim)
+    start, end = resolved
+    if start > end:
+        raise fail(None, f"start_dim {args.get('start_dim', 1)} comes after end_dim "
+                   f"{args.get('end_dim', -1)}", None)  # fmt: skip
+    return start, end
+
+
+# --------------------------------------------------------------------------- sizes
+
+
+def weight_shape(
+    kind: LayerType, args: dict[str, Any], out_features: int, in_shape: Shape
+) -> Shape | None:
+    """The weight tensor's shape (linear and conv), None for other layers."""
+    if kind.name == "linear":
+        return (out_features, in_shape[-1])
+    if kind.name.startswith("conv"):
+        groups = args.get("groups", 1)
+        kernel = args["kernel_size"]
+        kernel = tuple(kernel) if isinstance(kernel, list) else (kernel,) * kind.dims
+        return (args["out_channels"], in_shape[0] // groups, *kernel)
+    return None
+
+
+def fans(weight: Shape) -> tuple[int, int]:
+    """torch's ``_calculate_fan_in_and_fan_out``: the receptive field times the channels."""
+    receptive = math.prod(weight[2:])
+    return weight[1] * receptive, weight[0] * receptive
+
+
+def param_count(
+    kind: LayerType, args: dict[str, Any], out_features: int, bias: bool, in_shape: Shape
+) -> int:
+    weight = weight_shape(kind, args, out_features, in_shape)
+    if weight is not None:
+        return math.prod(weight) + (weight[0] if bias else 0)
+    if kind.name.startswith("batchnorm"):
+        return 2 * in_shape[0] if args.get("affine", True) else 0
+    if kind.name == "layernorm" and args.get("elementwise_affine", True):
+        return math.prod(normalized_shape(args, in_shape)) * (2 if bias else 1)
+    return 0
+
+
+def buffer_count(kind: LayerType, args: dict[str, Any], in_shape: Shape) -> int:
+    """BatchNorm's running mean and variance, and its batch counter."""
+    if kind.name.startswith("batchnorm") and args.get("track_running_stats", True):
+        return 2 * in_shape[0] + 1
+    return 0
+
+
+def constructor_kwargs(
+    kind: LayerType, args: dict[str, Any], out_features: int, bias: bool, in_shape: Shape
+) -> dict[str, Any]:
+    """The keyword arguments of ``torch.nn.<module>``, inferred sizes included."""
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
+    if kind.name == "linear":
+        return {"in_features": in_shape[-1], "out_features": out_features, "bias": bias}
+    if kind.name.startswith("conv"):
+        return {"in_channels": in_shape[0], **kw, "bias": bias}
+    if kind.name.startswith("batchnorm"):
+        return {"num_features": in_shape[0], **kw}
+    if kind.name == "layernorm":
+        return {**kw, "normalized_shape": normalized_shape(args, in_shape), "bias": bias}
+    return kw

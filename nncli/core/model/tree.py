@@ -1,0 +1,783 @@
+"""The nested summary of any ``nn.Module``: one hooked forward pass, every module a row.
+
+Rows come in call order: a row is opened by the module's forward *pre*-hook (so a
+container precedes its children) and its output shape is filled in by the forward
+hook. Depth and parent come from the stack of modules running at the time. With
+``functional=True`` a ``TorchFunctionMode`` also records the tensor-producing calls
+made directly in a container's ``forward`` (``F.relu``, ``torch.flatten``,
+``x + residual``) as rows of kind ``"function"``.
+
+Mult-adds follow torchinfo 1.8.0 exactly (``LayerInfo.calculate_macs`` and
+``ModelStatistics``), so totals can be compared with it:
+
+* only leaf modules (no child modules) count, at every call; containers, even with
+  parameters of their own (``nn.MultiheadAttention.in_proj_weight``), and functional
+  calls count 0;
+* ``size`` is torchinfo's output size: a tensor's shape; for a tuple or list whose
+  first element has ``.data`` (a tensor, a PackedSequence) that element's shape; for a
+  dict its last value's (first-element-wise); otherwise the first nested tensor's;
+* each parameter named exactly ``weight`` or ``bias`` adds its count × ``size[0]``, or
+  × ``size[0] × size[2] × size[3] ...`` when the class name contains ``Conv``;
+  any other parameter whose name contains ``weight`` or ``bias`` (an RNN's
+  ``weight_ih_l0``) adds its count × ``size[0] × size[1]``; other parameters add 0;
+* pruned weights (``weight_orig`` with a ``weight_mask`` buffer) count the mask's ones
+  and are treated as ``weight``.
+
+nncli differs from torchinfo in one count on purpose: a parameter shared by two
+modules (tied embeddings) is counted once in ``total_params``, where torchinfo 1.8
+counts it in each module that holds it. Its mult-adds are counted at every module
+that uses it, as torchinfo does: the work is done each time.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from nncli.core.model.summary import LayerRow, Memory, SummaryResult, _formula
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+TREE_MULT_ADDS_RULE = (
+    "torchinfo's rule, per call of every leaf layer: a parameter named weight or bias "
+    "× the output's first dimension (× its spatial size for Conv layers), other weights "
+    "such as an RNN's weight_ih_l0 × the output's first two dimensions; containers and "
+    "functional calls add nothing"
+)
+
+# Calls that only read metadata: never rows, even where they return a tensor (.T, .data).
+_METADATA = frozenset(
+    {
+        "__get__",
+        "__set__",
+        "__len__",
+        "__bool__",
+        "__format__",
+        "__repr__",
+        "__iter__",
+        "__hash__",
+        "__contains__",
+        "size",
+        "dim",
+        "ndimension",
+        "numel",
+        "nelement",
+        "element_size",
+        "stride",
+        "storage_offset",
+        "is_floating_point",
+        "is_complex",
+        "is_contiguous",
+        "data_ptr",
+        "get_device",
+        "has_names",
+        "item",
+        "tolist",
+    }
+)
+
+# Tensor methods that Python operators call: the row's type shows the operator.
+_OPERATORS = {
+    "add": "+",
+    "radd": "+",
+    "iadd": "+=",
+    "add_": "+=",
+    "sub": "-",
+    "rsub": "-",
+    "isub": "-=",
+    "sub_": "-=",
+    "mul": "*",
+    "rmul": "*",
+    "imul": "*=",
+    "mul_": "*=",
+    "div": "/",
+    "truediv": "/",
+    "rtruediv": "/",
+    "rdiv": "/",
+    "itruediv": "/=",
+    "div_": "/=",
+    "floordiv": "//",
+    "matmul": "@",
+    "rmatmul": "@",
+    "pow": "**",
+    "rpow": "**",
+    "neg": "-x",
+    "getitem": "[]",
+}
+
+
+class ForwardFailed(RuntimeError):
+    """The model's forward raised; names the innermost module running at the time.
+
+    ``path`` is the module's path ("" for the model itself), ``input_shapes`` the
+    shapes it was called with; ``function`` the functional call (e.g. ``add (+)``)
+    that raised in that module's own forward, with ``function_shapes``, when known.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        module_type: str,
+        input_shapes: Any,
+        cause: BaseException,
+        function: str | None = None,
+        function_shapes: Any = None,
+    ) -> None:
+        where = f"{path} ({module_type})" if path else f"the model itself ({module_type})"
+        call = f" in {function} with inputs {function_shapes}" if function else ""
+        super().__init__(f"forward failed at {where}{call} with inputs {input_shapes}: {cause}")
+        self.path = path
+        self.module_type = module_type
+        self.input_shapes = input_shapes
+        self.cause = cause
+        self.function = function
+        self.function_shapes = function_shapes
+
+
+# ------------------------------------------------------------------ shapes and bytes
+
+
+def shape_of(value: Any) -> Any:
+    """A tensor's shape as list[int]; tuples/lists nested, dicts by key; None otherwise."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return list(value.shape)
+    if isinstance(value, (list, tuple)):
+        shapes = [shape_of(v) for v in value]
+        return shapes if any(s is not None for s in shapes) else None
+    if isinstance(value, dict):
+        named = {str(k): shape_of(v) for k, v in value.items()}
+        return named if any(s is not None for s in named.values()) else None
+    return None
+
+
+def inputs_shape(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The shapes a call got: one tensor's shape, else a list (keyword tensors as a dict)."""
+    positional = [s for s in (shape_of(a) for a in args) if s is not None]
+    named = {k: s for k, s in ((k, shape_of(v)) for k, v in kwargs.items()) if s is not None}
+    if not named:
+        if not positional:
+            return None
+        return positional[0] if len(positional) == 1 else positional
+    if not positional:
+        return named
+    return [*positional, named]
+
+
+def tensor_bytes(value: Any) -> int:
+    """Bytes of every tensor in a (nested) value."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, (list, tuple)):
+        return sum(tensor_bytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(tensor_bytes(v) for v in value.values())
+    return 0
+
+
+def _nested_size(value: Any) -> list[int]:
+    """torchinfo's ``nested_list_size``: the first tensor found, depth first."""
+    import torch
+
+    if hasattr(value, "tensors"):
+        return _nested_size(value.tensors)
+    if isinstance(value, torch.Tensor):
+        return list(value.shape)
+    if isinstance(value, dict):
+        return _nested_size(list(value.values())) if value else []
+    if isinstance(value, (list, tuple)):
+        return _nested_size(value[0]) if value else []
+    return []
+
+
+def torchinfo_size(output: Any) -> list[int]:
+    """torchinfo's ``LayerInfo.calculate_size`` of an output (batch_dim None)."""
+    import torch
+
+    if isinstance(output, (list, tuple)) and output:
+        first = output[0]
+        data = first if isinstance(first, torch.Tensor) else getattr(first, "data", None)
+        if isinstance(data, torch.Tensor):
+            return list(data.shape)
+    if isinstance(output, dict):
+        return _nested_size(list(output.values())[-1]) if output else []
+    if isinstance(output, torch.Tensor):
+        return list(output.shape)
+    if isinstance(output, (list, tuple)):
+        return _nested_size(output)
+    return []  # torchinfo raises a TypeError on other outputs
+
+
+def _prod(dims: list[int]) -> int:
+    result = 1
+    for d in dims:
+        result *= d
+    return result
+
+
+def _param_count(module: nn.Module, name: str, param: torch.Tensor) -> tuple[int, str]:
+    """torchinfo's ``get_param_count``: a pruned weight counts its mask's ones."""
+    import torch
+
+    if name.endswith("_orig"):
+        mask = getattr(module, f"{name[:-5]}_mask", None)
+        if isinstance(mask, torch.Tensor):
+            ones = mask.numel() if mask.is_meta else int(mask.sum())
+            return ones, name[:-5]
+    return param.numel(), name
+
+
+def torchinfo_macs(module: nn.Module, size: list[int]) -> int:
+    """torchinfo 1.8.0's ``calculate_macs`` for one call of a leaf module."""
+    if not size:
+        return 0  # torchinfo itself fails here (output_size[0] of an empty list)
+    conv = "Conv" in type(module).__name__
+    total = 0
+    for raw, param in module.named_parameters():
+        count, name = _param_count(module, raw, param)
+        if name in ("weight", "bias"):
+            total += count * (_prod(size[:1] + size[2:]) if conv else size[0])
+        elif "weight" in name or "bias" in name:
+            total += _prod(size[:2]) * count
+    return total
+
+
+# ------------------------------------------------------------------ rows
+
+
+class Ledger:
+    """Makes rows; parameters and buffers are counted once, at the first row holding them."""
+
+    def __init__(
+        self, inits: dict[str, str] | None, init_args: dict[str, dict[str, Any]] | None
+    ) -> None:
+        self.inits = inits or {}
+        self.init_args = init_args or {}
+        self.seen_params: set[int] = set()
+        self.seen_buffers: set[int] = set()
+        self.rows: list[LayerRow] = []
+
+    def module_row(
+        self, name: str, module: nn.Module, depth: int, parent: int | None, input_shape: Any
+    ) -> LayerRow:
+        own = list(module.named_parameters(recurse=False))
+        counted = [(n, p) for n, p in own if id(p) not in self.seen_params]
+        self.seen_params.update(id(p) for _, p in own)
+        shared = len(own) > len(counted)
+        row = LayerRow(
+            index=len(self.rows) + 1,
+            name=name,
+            type=type(module).__name__,
+            input_shape=input_shape,
+            output_shape=None,
+            params=sum(p.numel() for _, p in counted),
+            param_formula=_formula(module, counted) + (" (rest shared)" if shared else ""),
+            init=self.inits.get(name, "default" if own else "-"),
+            # Mixed (partly frozen) counts as trainable: LayerRow has no "partial".
+            trainable=any(p.requires_grad for _, p in own) if own else None,
+            mult_adds=0,
+            init_args=dict(self.init_args.get(name, {})),
+            depth=depth,
+            parent=parent,
+            shared=shared,
+            buffers=self._new_buffers(module),
+        )
+        self.rows.append(row)
+        return row
+
+    def _new_buffers(self, module: nn.Module) -> int:
+        fresh = [b for b in module.buffers(recurse=False) if id(b) not in self.seen_buffers]
+        self.seen_buffers.update(id(b) for b in fresh)
+        return sum(b.numel() for b in fresh)
+
+    def absorb(self, row: LayerRow, module: nn.Module) -> None:
+        """Adds a never-called module's own parameters and buffers to ``row``."""
+        own = list(module.named_parameters(recurse=False))
+        counted = [p for _, p in own if id(p) not in self.seen_params]
+        self.seen_params.update(id(p) for _, p in own)
+        added = sum(p.numel() for p in counted)
+        row.params += added
+        row.buffers += self._new_buffers(module)
+        row.folded += 1
+        if added:
+            row.param_formula = f"{row.params:,}"
+        if own:
+            trainable = any(p.requires_grad for _, p in own)
+            row.trainable = trainable if row.trainable is None else row.trainable or trainable
+        row.shared = row.shared or len(counted) < len(own)
+
+
+class _Frame:
+    """A module whose forward is running."""
+
+    __slots__ = ("args", "depth", "kwargs", "leaf", "module", "row", "virtual")
+
+    def __init__(
+        self,
+        module: nn.Module,
+        row: LayerRow | None,
+        depth: int,
+        leaf: bool,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.module = module
+        self.row = row
+        self.depth = depth
+        self.leaf = leaf
+        self.args = args
+        self.kwargs = kwargs
+        # Rows made for containers that were not called (ModuleList) during this call.
+        self.virtual: dict[int, LayerRow] = {}
+
+
+class _Collector:
+    def __init__(self, model: nn.Module, ledger: Ledger) -> None:
+        self.model = model
+        self.ledger = ledger
+        self.names: dict[int, str] = {}
+        self.leaf: dict[int, bool] = {}
+        self.tree_parent: dict[int, nn.Module] = {}
+        for name, module in model.named_modules():  # first name of a module listed twice
+            self.names[id(module)] = name
+            children = [c for c in module._modules.values() if c is not None]
+            self.leaf[id(module)] = not children
+            for child in children:
+                self.tree_parent.setdefault(id(child), module)
+        self.stack: list[_Frame] = []
+        self.first_row: dict[int, LayerRow] = {}
+        self.activations = 0
+        self.root_row: LayerRow | None = None
+        self.busy = False  # inside our own hooks: the function mode records nothing
+        self.failed_call: tuple[str, Any] | None = None
+
+    # -- hooks
+
+    def pre_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.busy = True
+        try:
+            leaf = self.leaf.get(id(module), True)
+            if module is self.model or not self.stack:
+                self._root_row(module, leaf, args, kwargs)
+                self.stack.append(_Frame(module, None, 0, leaf, args, kwargs))
+                return
+            top = self.stack[-1]
+            parent, depth = self._missing_containers(module, top)
+            row = self.ledger.module_row(
+                self.names.get(id(module), type(module).__name__),
+                module,
+                depth,
+                parent.index if parent else None,
+                inputs_shape(args, kwargs),
+            )
+            self.first_row.setdefault(id(module), row)
+            self.stack.append(_Frame(module, row, depth, leaf, args, kwargs))
+        finally:
+            self.busy = False
+
+    def _root_row(
+        self, module: nn.Module, leaf: bool, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        """The model's own row (name ""), only where rows of its children can't hold it all.
+
+        That is a model without children (an ``nn.Linear`` given as the model) or one
+        with parameters or buffers of its own (a ViT's ``cls_token``): without this row
+        the rows' parameters would not add up to the model's.
+        """
+        own = next(module.parameters(recurse=False), None) is not None
+        own = own or next(module.buffers(recurse=False), None) is not None
+        if self.root_row is None and (leaf or own):
+            self.root_row = self.ledger.module_row("", module, 1, None, inputs_shape(args, kwargs))
+            self.first_row[id(module)] = self.root_row
+
+    def hook(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> None:
+        self.busy = True
+        try:
+            while self.stack and self.stack[-1].module is not module:
+                self.stack.pop()  # a frame whose forward raised and the caller caught it
+            if not self.stack:
+                return
+            frame = self.stack.pop()
+            row = self.root_row if frame.depth == 0 else frame.row
+            if row is None:
+                return
+            row.output_shape = shape_of(output)
+            if frame.leaf:
+                row.mult_adds = torchinfo_macs(module, torchinfo_size(output))
+                self.activations += tensor_bytes(output)
+        finally:
+            self.busy = False
+
+    def _missing_containers(self, module: nn.Module, top: _Frame) -> tuple[LayerRow | None, int]:
+        """Rows for modules between ``top`` and ``module`` in the module tree (a ModuleList).
+
+        As torchinfo's ``add_missing_container_layers``: a ModuleList has no forward,
+        yet its children are shown beneath it.
+        """
+        chain: list[nn.Module] = []
+        up = self.tree_parent.get(id(module))
+        while up is not None and up is not top.module:
+            chain.append(up)
+            up = self.tree_parent.get(id(up))
+        parent, depth = top.row, top.depth + 1
+        if up is None:  # not a descendant of the running module: no containers to show
+            return parent, depth
+        for container in reversed(chain):
+            row = top.virtual.get(id(container))
+            if row is None:
+                row = self.ledger.module_row(
+                    self.names.get(id(container), type(container).__name__),
+                    container,
+                    depth,
+                    parent.index if parent else None,
+                    None,
+                )
+                top.virtual[id(container)] = row
+                self.first_row.setdefault(id(container), row)
+            parent, depth = row, depth + 1
+        return parent, depth
+
+    # -- functional calls
+
+    def record_call(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        frame = self.stack[-1]
+        label, short = _call_label(func)
+        try:
+            result = func(*args, **kwargs)
+        except Exception:
+            self.failed_call = (label, inputs_shape(args, kwargs))
+            raise
+        output = shape_of(result)
+        if output is not None:
+            parent = frame.row
+            self.ledger.rows.append(
+                LayerRow(
+                    index=len(self.ledger.rows) + 1,
+                    name=f"{parent.name}.{short}" if parent else short,
+                    type=label,
+                    input_shape=inputs_shape(args, kwargs),
+                    output_shape=output,
+                    params=0,
+                    param_formula="0",
+                    init="-",
+                    trainable=None,
+                    mult_adds=0,
+                    depth=frame.depth + 1,
+                    parent=parent.index if parent else None,
+                    kind="function",
+                )
+            )
+        return result
+
+    def wants(self, func: Any) -> bool:
+        """Calls made in a container's own forward, not metadata, not inside our hooks."""
+        if self.busy or not self.stack or self.stack[-1].leaf:
+            return False
+        return getattr(func, "__name__", "") not in _METADATA
+
+    # -- after the pass
+
+    def absorb_uncalled(self) -> None:
+        """Parameters of modules never called go to the nearest ancestor with a row.
+
+        A module that was never called and has no such ancestor (an unused head
+        directly under the model) gets a row of its own, without shapes, at the end:
+        so the rows' parameters always add up to the model's.
+        """
+        for module in self.model.modules():
+            if id(module) in self.first_row or module is self.model:
+                continue
+            holder = self._holder(module)
+            if holder is None:
+                top = self._top_ancestor(module)
+                if not self._holds_anything_new(top):
+                    continue  # an unused ReLU or an empty ModuleList: nothing to count
+                holder = self.ledger.module_row(self.names[id(top)], top, 1, None, None)
+                self.first_row[id(top)] = holder
+                if top is module:
+                    continue
+            self.ledger.absorb(holder, module)
+
+    def _holds_anything_new(self, module: nn.Module) -> bool:
+        seen_p, seen_b = self.ledger.seen_params, self.ledger.seen_buffers
+        return any(id(p) not in seen_p for p in module.parameters()) or any(
+            id(b) not in seen_b for b in module.buffers()
+        )
+
+    def _holder(self, module: nn.Module) -> LayerRow | None:
+        up = self.tree_parent.get(id(module))
+        while up is not None and up is not self.model:
+            if id(up) in self.first_row:
+                return self.first_row[id(up)]
+            up = self.tree_parent.get(id(up))
+        return None
+
+    def _top_ancestor(self, module: nn.Module) -> nn.Module:
+        while self.tree_parent.get(id(module)) not in (None, self.model):
+            module = self.tree_parent[id(module)]
+        return module
+
+
+def _call_label(func: Any) -> tuple[str, str]:
+    """(type, short name): ("F.relu", "relu"), ("add (+)", "add"), ("Tensor.view", "view")."""
+    name = getattr(func, "__name__", None) or type(func).__name__
+    short = name[2:-2] if name.startswith("__") and name.endswith("__") else name
+    module = getattr(func, "__module__", None) or ""
+    if module.startswith("torch.nn.functional"):
+        return f"F.{name}", short
+    if module.startswith("torch") and not module.startswith("torch._tensor"):
+        return f"torch.{name}", short
+    qualname = getattr(func, "__qualname__", "")
+    if qualname.startswith(("TensorBase.", "Tensor.")):
+        symbol = _OPERATORS.get(short)
+        return (f"{short} ({symbol})" if symbol else f"Tensor.{short}"), short
+    return (f"{module}.{name}" if module else name), short
+
+
+@functools.cache
+def _recorder_class() -> Any:
+    """The TorchFunctionMode subclass, made on first use (torch is imported lazily)."""
+    from torch.overrides import TorchFunctionMode
+
+    class _Recorder(TorchFunctionMode):
+        def __init__(self, owner: _Collector) -> None:
+            super().__init__()
+            self.owner = owner
+
+        def __torch_function__(
+            self,
+            func: Any,
+            types: Any,
+            args: tuple[Any, ...] = (),
+            kwargs: dict[str, Any] | None = None,
+        ) -> Any:
+            kwargs = kwargs or {}
+            if self.owner.wants(func):
+                return self.owner.record_call(func, args, kwargs)
+            return func(*args, **kwargs)
+
+    return _Recorder
+
+
+# ------------------------------------------------------------------ public
+
+
+def collect_tree(
+    model: nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    functional: bool,
+    inits: dict[str, str] | None = None,
+    init_args: dict[str, dict[str, Any]] | None = None,
+) -> tuple[list[LayerRow], Memory]:
+    """One forward pass (eval mode, no grad) with hooks on every module: rows at full depth.
+
+    The model is left as found: hooks removed, every submodule's train/eval mode
+    restored, nothing moved, ``requires_grad`` untouched. A forward that raises
+    becomes :class:`ForwardFailed` naming the innermost module that was running.
+    """
+    import contextlib
+
+    import torch
+
+    collector = _Collector(model, Ledger(inits, init_args))
+    modes = [(m, m.training) for m in model.modules()]
+    handles = []
+    try:
+        for module in model.modules():
+            handles.append(module.register_forward_pre_hook(collector.pre_hook, with_kwargs=True))
+            handles.append(module.register_forward_hook(collector.hook, with_kwargs=True))
+        model.eval()
+        mode = _recorder_class()(collector) if functional else contextlib.nullcontext()
+        with torch.no_grad(), mode:
+            model(*args, **kwargs)
+    except Exception as exc:
+        raise _failure(collector, model, args, kwargs, exc) from exc
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, training in modes:
+            module.training = training
+    collector.absorb_uncalled()
+    return collector.ledger.rows, _memory(model, args, kwargs, collector.activations)
+
+
+def _failure(
+    collector: _Collector,
+    model: nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    exc: Exception,
+) -> ForwardFailed:
+    if isinstance(exc, ForwardFailed):
+        return exc
+    call, call_shapes = collector.failed_call or (None, None)
+    if not collector.stack:
+        return ForwardFailed("", type(model).__name__, inputs_shape(args, kwargs), exc)
+    frame = collector.stack[-1]
+    return ForwardFailed(
+        frame.row.name if frame.row else "",
+        type(frame.module).__name__,
+        inputs_shape(frame.args, frame.kwargs),
+        exc,
+        call,
+        call_shapes,
+    )
+
+
+def _memory(
+    model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], activations: int
+) -> Memory:
+    params = {id(p): p for p in model.parameters()}.values()
+    buffers = {id(b): b for b in model.buffers()}.values()
+    return Memory(
+        input=tensor_bytes(list(args)) + tensor_bytes(kwargs),
+        activations=activations,
+        params=sum(p.numel() * p.element_size() for p in params),
+        buffers=sum(b.numel() * b.element_size() for b in buffers),
+    )
+
+
+def fold(rows: list[LayerRow], depth: int) -> list[LayerRow]:
+    """Rows down to ``depth``; deeper rows are added into their ancestor at ``depth``.
+
+    The ancestor's params, buffers and mult-adds include theirs and ``folded`` counts
+    them, so the sums over rows are unchanged. Rows are renumbered 1..n and parents
+    remapped. The input rows are not modified.
+    """
+    if depth < 1:
+        raise ValueError(f"depth must be at least 1, got {depth}")
+    kept: list[LayerRow] = []
+    owner: dict[int, LayerRow] = {}  # old index -> the kept row that holds it
+    renumber: dict[int, int] = {}
+    group_names: dict[int, set[str]] = {}  # id(kept row) -> module names folded in
+    for row in rows:
+        if row.depth <= depth:
+            new = replace(row, init_args=dict(row.init_args))
+            kept.append(new)
+            renumber[row.index] = len(kept)
+            owner[row.index] = new
+            group_names[id(new)] = {row.name}
+            continue
+        if row.parent is None:
+            raise ValueError(f"row {row.index} at depth {row.depth} has no parent")
+        holder = owner[row.parent]
+        owner[row.index] = holder
+        _fold_into(holder, row, group_names[id(holder)])
+    for new in kept:
+        new.index = renumber[new.index]
+        new.parent = renumber[new.parent] if new.parent is not None else None
+    return kept
+
+
+def _fold_into(holder: LayerRow, row: LayerRow, names: set[str]) -> None:
+    holder.params += row.params
+    holder.buffers += row.buffers
+    holder.mult_adds += row.mult_adds
+    holder.folded += 1 + row.folded
+    if row.params:
+        holder.param_formula = f"{holder.params:,}"
+    if row.trainable is not None:
+        holder.trainable = (
+            row.trainable if holder.trainable is None else holder.trainable or row.trainable
+        )
+    # A module called again inside the same folded row shares nothing with other rows.
+    if row.shared and (row.kind != "module" or row.name not in names):
+        holder.shared = True
+    if row.kind == "module":
+        names.add(row.name)
+
+
+def describe_inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every input tensor's name (None when positional), shape and dtype."""
+    found: list[dict[str, Any]] = []
+    for value in args:
+        _describe(None, value, found)
+    for key, value in kwargs.items():
+        _describe(key, value, found)
+    return found
+
+
+def _describe(name: str | None, value: Any, found: list[dict[str, Any]]) -> None:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        dtype = str(value.dtype).removeprefix("torch.")
+        found.append({"name": name, "shape": list(value.shape), "dtype": dtype})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _describe(str(key), item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _describe(name, item, found)
+
+
+def summarize_module(
+    model: nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    device: str,
+    depth: int,
+    functional: bool,
+    name: str,
+    source: str,
+    model_spec: str | None = None,
+    inits: dict[str, str] | None = None,
+    init_args: dict[str, dict[str, Any]] | None = None,
+) -> SummaryResult:
+    """Summarise any module on the given inputs: the tree folded to ``depth``, and totals."""
+    rows, memory = collect_tree(
+        model, args, kwargs, functional=functional, inits=inits, init_args=init_args
+    )
+    params = list({id(p): p for p in model.parameters()}.values())
+    total = sum(p.numel() for p in params)
+    trainable = sum(p.numel() for p in params if p.requires_grad)
+    inputs = describe_inputs(args, kwargs)
+    return SummaryResult(
+        model_name=name,
+        source=source,
+        device=device,
+        built_on=_built_on(model, args, kwargs),
+        input_shape=list(inputs[0]["shape"]) if inputs else [],
+        layers=fold(rows, depth),
+        total_params=total,
+        trainable_params=trainable,
+        non_trainable_params=total - trainable,
+        mult_adds=sum(r.mult_adds for r in rows),
+        memory=memory,
+        mult_adds_rule=TREE_MULT_ADDS_RULE,
+        depth=depth,
+        buffers=sum(b.numel() for b in {id(b): b for b in model.buffers()}.values()),
+        inputs=inputs,
+        model_spec=model_spec,
+    )
+
+
+def _built_on(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The device type of the weights, else of the first input tensor, else cpu."""
+    import torch
+
+    for param in model.parameters():
+        return param.device.type
+    for buffer in model.buffers():
+        return buffer.device.type
+    stack: list[Any] = [*args, *kwargs.values()]
+    while stack:
+        value = stack.pop(0)
+        if isinstance(value, torch.Tensor):
+            return value.device.type
+        if isinstance(value, dict):
+            stack[:0] = list(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack[:0] = list(value)
+    return "cpu"

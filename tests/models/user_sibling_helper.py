@@ -1,0 +1,3 @@
+"""Imported by uses_sibling.py as a top-level module."""
+
+WIDTH = 9
