@@ -163,16 +163,23 @@ def _stand_in(record: StandIn) -> types.ModuleType:
         record.wrapped.append(fn)
         return fn
 
+    module.disable = disable  # type: ignore[attr-defined]
+    _miss_on_unknown(module, record, "")
+    return module
+
+
+def _miss_on_unknown(module: types.ModuleType, record: StandIn, prefix: str) -> None:
+    """Any attribute a stand-in lacks is recorded as a miss (then run_meta retries
+    without the stand-ins) and raises AttributeError, as the real module would not."""
+
     def missing(name: str) -> Any:  # PEP 562: called for any attribute not defined
         # Tools that scan sys.modules ask every module for __file__ and the like; only
-        # __path__ (a submodule import) of the dunders means torch._dynamo was wanted.
+        # __path__ (a submodule import) of the dunders means the real module was wanted.
         if not name.startswith("__") or name == "__path__":
-            record.missed.append(name)
-        raise AttributeError(f"nncli's stand-in for torch._dynamo has no {name!r}")
+            record.missed.append(prefix + name)
+        raise AttributeError(f"nncli's stand-in for {module.__name__} has no {name!r}")
 
-    module.disable = disable  # type: ignore[attr-defined]
     module.__getattr__ = missing  # type: ignore[method-assign]
-    return module
 
 
 def _sym_eq(a: Any, b: Any) -> bool:
@@ -246,12 +253,7 @@ def _symbolic_stand_in(record: StandIn, active: list[bool]) -> types.ModuleType:
     for name, plain in _PLAIN.items():
         setattr(module, name, helper(name, plain))
 
-    def missing(name: str) -> Any:
-        if not name.startswith("__") or name == "__path__":
-            record.missed.append(f"symbolic_shapes.{name}")
-        raise AttributeError(f"nncli's stand-in for symbolic_shapes has no {name!r}")
-
-    module.__getattr__ = missing  # type: ignore[method-assign]
+    _miss_on_unknown(module, record, "symbolic_shapes.")
     return module
 
 
@@ -261,12 +263,7 @@ def _sympy_stand_in(record: StandIn) -> types.ModuleType:
     for name in _SYMPY_CLASSES:
         setattr(module, name, type(name, (), {"__module__": SYMPY}))
 
-    def missing(name: str) -> Any:
-        if not name.startswith("__") or name == "__path__":
-            record.missed.append(f"sympy.{name}")
-        raise AttributeError(f"nncli's stand-in for sympy has no {name!r}")
-
-    module.__getattr__ = missing  # type: ignore[method-assign]
+    _miss_on_unknown(module, record, "sympy.")
     return module
 
 

@@ -238,10 +238,9 @@ def summarize_spec(spec: ModelSpec, batch: int, device: str) -> SummaryResult:
     check_tensor_sizes(spec, batch)  # torch's own size arithmetic overflows past 2**63
     built = build_model(spec, device, meta=True)
     shape = (batch, *spec.sample_shape)
-    # A CNN config takes the forward-hook path on meta tensors, whose kernels would
-    # import torch._dynamo (~0.8 s) without run_meta's stand-in.
-    result = run_meta(
-        lambda: summarize_model(
+
+    def summarize() -> SummaryResult:
+        return summarize_model(
             built.model,
             shape,
             device=device,
@@ -250,8 +249,14 @@ def summarize_spec(spec: ModelSpec, batch: int, device: str) -> SummaryResult:
             name=spec.name,
             source=spec.source,
         )
-    )
-    if any(layer.type != "linear" for layer in spec.layers):
+
+    if all(layer.type == "linear" for layer in spec.layers):
+        # An MLP's shapes follow from its layers (propagate_shapes): no kernel runs.
+        result = summarize()
+    else:
+        # A CNN config takes the forward-hook path on meta tensors, whose Python
+        # kernels would import torch._dynamo and sympy (~1 s) without run_meta.
+        result = run_meta(summarize)
         result.mult_adds_rule = TREE_MULT_ADDS_RULE  # conv layers count their output's area
     result.inputs = [{"name": None, "shape": list(shape), "dtype": "float32"}]
     return result

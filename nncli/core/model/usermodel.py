@@ -17,6 +17,7 @@ device, after a memory check, and the result says why (``fallback``).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -29,10 +30,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nncli.core.memory import ensure_fits, format_bytes
 from nncli.errors import NncliError, RuntimeFailure, UsageError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import torch
@@ -414,6 +417,19 @@ def _defining_file(obj: Any) -> str | None:
 # --- the summary -------------------------------------------------------------------
 
 
+def _user_prints_to_stderr(fn: Callable[..., T]) -> Callable[..., T]:
+    """The user's prints (at import, in __init__ or forward) go to stderr: stdout is the
+    summary's, and must stay valid JSON with --json."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        with redirect_stdout(sys.stderr):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_user_prints_to_stderr
 def summarize_target(
     spec: str,
     *,
@@ -443,38 +459,6 @@ def summarize_target(
     An instance is summarised with meta copies of its parameters and buffers swapped
     in for the pass (see :func:`meta_state`), so it is left exactly as found.
     """
-    # The user's prints (at import, in __init__ or forward) go to stderr: stdout is the
-    # summary's, and must stay valid JSON with --json.
-    with redirect_stdout(sys.stderr):
-        return _summarize_target(
-            spec,
-            kwargs_text=kwargs_text,
-            input_sizes=input_sizes,
-            dtypes=dtypes,
-            vocab=vocab,
-            input_files=input_files,
-            batch=batch,
-            device=device,
-            depth=depth,
-            functional=functional,
-            seed=seed,
-        )
-
-
-def _summarize_target(
-    spec: str,
-    *,
-    kwargs_text: str | None,
-    input_sizes: list[str] | None,
-    dtypes: list[str] | None,
-    vocab: int | None,
-    input_files: list[str] | None,
-    batch: int,
-    device: str,
-    depth: int,
-    functional: bool | None,
-    seed: int,
-) -> SummaryResult:
     from nncli.core.model.modelinputs import parse_inputs
 
     target = resolve_target(spec)
