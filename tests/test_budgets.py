@@ -23,7 +23,7 @@ from nncli.core.model.budgets import (
     parse_count,
     parse_memory,
 )
-from nncli.core.model.summary import Memory, SummaryResult
+from nncli.core.model.summarize import Memory, SummaryResult
 from nncli.errors import ExitCode, RuntimeFailure, UsageError
 
 from .conftest import Invoke
@@ -380,8 +380,8 @@ def test_exceeded_by_never_shows_zero_and_is_accurate(limit: int, excess: int) -
 
 def _demo_params() -> int:
     """The demo's parameter count as torch counts it (sum of numel), built on meta."""
+    from nncli.core.model.build import build_model
     from nncli.core.model.config import load_config
-    from nncli.core.model.model import build_model
 
     model = build_model(load_config(None), meta=True).model
     return sum(p.numel() for p in model.parameters())

@@ -64,7 +64,7 @@ def test_debug_shows_the_traceback_of_a_user_error(cli) -> None:
 
 
 def test_ctrl_c_exits_130(cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    import nncli.core.model.summary as summary_module
+    import nncli.core.model.summarize as summary_module
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -78,7 +78,7 @@ def test_ctrl_c_exits_130(cli, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_unexpected_failure_is_exit_1_without_traceback(
     cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nncli.core.model.summary as summary_module
+    import nncli.core.model.summarize as summary_module
 
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("boom")

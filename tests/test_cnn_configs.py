@@ -12,8 +12,8 @@ import torchinfo
 from torch import nn
 
 from nncli.core.model import forward
+from nncli.core.model.build import build_model
 from nncli.core.model.config import load_config, parse_config
-from nncli.core.model.model import build_model
 from nncli.core.train.checkpoint import load_checkpoint, spec_to_toml
 from nncli.core.train.datasets import load_table
 from nncli.core.train.trainer import RunConfig, train

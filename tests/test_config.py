@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nncli.core.activation.activations import activation_names
+from nncli.core.model.build import build_model, layer_names
 from nncli.core.model.config import bundled_configs, load_config, parse_config
-from nncli.core.model.model import build_model, layer_names
 from nncli.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nncli.core.model.build import build_model
 from nncli.core.model.config import (
     MAX_CONFIG_BYTES,
     RESERVED_NAMES,
@@ -24,7 +25,6 @@ from nncli.core.model.config import (
     toml_value,
 )
 from nncli.core.model.config import toml_string as quote
-from nncli.core.model.model import build_model
 from nncli.errors import UsageError
 from nncli.limits import MAX_SIZE
 

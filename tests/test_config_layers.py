@@ -15,8 +15,8 @@ import pytest
 import torch
 from torch import nn
 
+from nncli.core.model.build import build_model
 from nncli.core.model.config import parse_config
-from nncli.core.model.model import build_model
 from nncli.errors import UsageError
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from nncli.core.model.metapass import DYNAMO, fast_meta, run_meta, skip_init_on_meta
+from nncli.core.model.user.meta import DYNAMO, fast_meta, run_meta, skip_init_on_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,7 @@ def shapes(model, x):
 FAST = (
     CNN
     + """
-from nncli.core.model.metapass import CACHE_ATTR, DYNAMO, fast_meta, run_meta, skip_init_on_meta
+from nncli.core.model.user.meta import CACHE_ATTR, DYNAMO, fast_meta, run_meta, skip_init_on_meta
 
 def cached():
     return sum(
@@ -196,7 +196,7 @@ def test_fast_meta_does_nothing_when_the_real_modules_are_imported(
 ) -> None:
     import types
 
-    from nncli.core.model.metapass import SYMBOLIC_SHAPES, SYMPY
+    from nncli.core.model.user.meta import SYMBOLIC_SHAPES, SYMPY
 
     real = {name: types.ModuleType(name) for name in (DYNAMO, SYMBOLIC_SHAPES, SYMPY)}
     for name, module in real.items():
@@ -217,7 +217,7 @@ def test_the_symbolic_shapes_stand_in_agrees_with_torch_on_plain_values() -> Non
 
     import torch.fx.experimental.symbolic_shapes as real
 
-    from nncli.core.model.metapass import _PLAIN, StandIn, _symbolic_stand_in
+    from nncli.core.model.user.meta import _PLAIN, StandIn, _symbolic_stand_in
 
     stand_in = _symbolic_stand_in(StandIn(), [True])
     checked = 0

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from nncli.core.model.modelinputs import (
+from nncli.core.model.user.inputs import (
     InputSpec,
     default_vocab,
     infer_inputs,
@@ -94,7 +94,7 @@ def test_dtypes(sizes: list[str], dtypes: list[str], expected: list[str]) -> Non
 
 
 def test_every_dtype_name_is_a_torch_dtype() -> None:
-    from nncli.core.model.modelinputs import DTYPE_ALIASES, ITEMSIZE
+    from nncli.core.model.user.inputs import DTYPE_ALIASES, ITEMSIZE
 
     for alias, name in DTYPE_ALIASES.items():
         dtype = getattr(torch, name)

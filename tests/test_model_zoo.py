@@ -22,8 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from nncli.core.model.summary import LayerRow
-from nncli.core.model.tree import ForwardFailed, collect_tree, fold, summarize_module
+from nncli.core.model.hooks import ForwardFailed, collect_tree, fold, summarize_module
+from nncli.core.model.summarize import LayerRow
 
 from .models import zoo as zoo_models
 

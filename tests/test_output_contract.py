@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from rich.text import Text
 
 from nncli.errors import RuntimeFailure, UsageError
+from nncli.files import TEMP_PREFIX, atomic_write, check_output_path
 from nncli.render import console as console_module
 from nncli.render import progress as progress_module
-from nncli.render.files import TEMP_PREFIX, atomic_write, check_output_path
 
 # ---------------------------------------------------------------- literal text
 
@@ -265,7 +265,7 @@ def test_nncli_debug_accepts_booleans(cli, value: str, traceback: bool) -> None:
 
 
 def test_end_of_input_is_not_taken_for_ctrl_c(cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    import nncli.core.model.summary as summary_module
+    import nncli.core.model.summarize as summary_module
 
     def eof(*args: object, **kwargs: object) -> None:
         raise EOFError("ran out of input")

@@ -376,7 +376,7 @@ def test_missing_directory_is_exit_1_naming_the_path(cli: Invoke) -> None:
 
 
 def test_unwritable_directory_is_exit_1(cli: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
-    from nncli.render import files
+    from nncli import files
 
     os.mkdir("locked")
 

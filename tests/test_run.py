@@ -196,7 +196,7 @@ def test_batch_must_be_at_least_one(cli, batch: str) -> None:
 def test_a_batch_too_large_is_refused_before_allocating(
     cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nncli.core.model.model as model_module
+    import nncli.core.model.build as model_module
 
     def must_not_build(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was built")

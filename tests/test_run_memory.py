@@ -77,7 +77,7 @@ def test_the_estimate_bounds_the_measured_peak(config: str, batch: int, args: tu
 def test_a_batch_beyond_the_limit_is_refused_before_allocating(
     cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nncli.core.model.model as model_module
+    import nncli.core.model.build as model_module
 
     def must_not_build(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was built")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from nncli.core.model.modelrun import ModelRunResult, OutputTensor, run_target
+from nncli.core.model.user.run import ModelRunResult, OutputTensor, run_target
 from nncli.errors import RuntimeFailure, UsageError
 from nncli.fmt import num
 from nncli.render.console import _RstripLines
@@ -304,7 +304,7 @@ def test_wrong_input_size_fails_at_the_first_layer() -> None:
 
 
 def test_too_large_is_refused_before_the_real_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    from nncli.core.model import usermodel
+    from nncli.core.model.user import target as usermodel
 
     real_builds = []
     build = usermodel.build_module
@@ -411,7 +411,7 @@ def test_a_conv_feature_map_fits_any_width(width: int) -> None:
 
 
 def test_beyond_eight_outputs_only_their_lines_are_shown() -> None:
-    from nncli.core.model.modelrun import flatten_outputs
+    from nncli.core.model.user.run import flatten_outputs
 
     leaves = flatten_outputs([torch.full((3,), float(i)) for i in range(10)])
     text = rendered(ModelRunResult("m", "s", "cpu", 0, [], leaves, "random"))
@@ -474,7 +474,7 @@ def test_json_of_softmax_and_non_tensor_leaves(capsys: pytest.CaptureFixture[str
 
 
 def test_complex_and_bfloat16_values_are_json() -> None:
-    from nncli.core.model.modelrun import flatten_outputs
+    from nncli.core.model.user.run import flatten_outputs
 
     tensors = (torch.tensor([1 + 2j, 3 - 1j]), torch.tensor([0.5, 2.0], dtype=torch.bfloat16))
     leaves = flatten_outputs(tensors)

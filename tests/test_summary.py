@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from nncli.core.memory import format_bytes
+from nncli.core.model.build import build_model
 from nncli.core.model.config import bundled_configs, load_config
-from nncli.core.model.model import build_model
-from nncli.core.model.summary import summarize_model, summarize_spec
+from nncli.core.model.summarize import summarize_model, summarize_spec
 
 from .conftest import check_golden
 
@@ -282,7 +282,7 @@ def test_golden_files_exist_for_every_table() -> None:
 @pytest.mark.parametrize("name", bundled_configs())
 def test_meta_shape_propagation_equals_a_real_forward_pass(name: str) -> None:
     """The meta path infers shapes from the layers; a hooked forward pass must agree."""
-    from nncli.core.model.summary import collect
+    from nncli.core.model.summarize import collect
 
     spec = load_config(name)
     fast = summarize_spec(spec, batch=3, device="cpu")
@@ -295,7 +295,7 @@ def test_meta_shape_propagation_equals_a_real_forward_pass(name: str) -> None:
 
 
 def test_shape_propagation_rejects_mismatched_layers() -> None:
-    from nncli.core.model.summary import propagate_shapes
+    from nncli.core.model.summarize import propagate_shapes
 
     with torch.device("meta"):
         model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(5, 2))
@@ -304,7 +304,7 @@ def test_shape_propagation_rejects_mismatched_layers() -> None:
 
 
 def test_other_architectures_take_the_forward_hook_path() -> None:
-    from nncli.core.model.summary import propagate_shapes
+    from nncli.core.model.summarize import propagate_shapes
 
     with torch.device("meta"):
         model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1), nn.Linear(4, 2))

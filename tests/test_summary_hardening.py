@@ -11,9 +11,9 @@ import torch
 from rich.cells import cell_len
 from torch import nn
 
+from nncli.core.model.build import build_model
 from nncli.core.model.config import bundled_configs, load_config
-from nncli.core.model.model import build_model
-from nncli.core.model.summary import summarize_model
+from nncli.core.model.summarize import summarize_model
 from nncli.render.tables import init_label
 
 from .conftest import check_golden

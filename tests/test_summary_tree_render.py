@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from nncli.core.model.budgets import Budget
-from nncli.core.model.summary import LayerRow, Memory, SummaryResult
+from nncli.core.model.summarize import LayerRow, Memory, SummaryResult
 from nncli.render.console import stdout_console
 from nncli.render.tables import format_shape, is_tree, render_summary, tree_labels
 
@@ -546,7 +546,7 @@ def assert_nothing_cut(result: SummaryResult, width: int) -> None:
 @pytest.fixture(scope="module")
 def zoo_results() -> list[SummaryResult]:
     """The zoo's models as the summary makes them (tests/models/zoo.py), depth 3 and 1."""
-    from nncli.core.model.tree import summarize_module
+    from nncli.core.model.hooks import summarize_module
 
     from .models.zoo import zoo
 

@@ -334,7 +334,7 @@ def test_run_weights_reproduces_the_trained_model_exactly(cli, tmp_path: Path) -
     import numpy as np
     import torch
 
-    from nncli.core.model.model import build_model
+    from nncli.core.model.build import build_model
     from nncli.core.train.checkpoint import load_checkpoint
 
     save = tmp_path / "m.pt"

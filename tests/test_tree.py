@@ -13,10 +13,9 @@ from torch.nn.utils import prune
 from torch.nn.utils.rnn import pack_padded_sequence
 from torchinfo.layer_info import LayerInfo
 
+from nncli.core.model.build import build_model
 from nncli.core.model.config import load_config
-from nncli.core.model.model import build_model
-from nncli.core.model.summary import LayerRow, collect, propagate_shapes, summarize_model
-from nncli.core.model.tree import (
+from nncli.core.model.hooks import (
     TREE_MULT_ADDS_RULE,
     ForwardFailed,
     collect_tree,
@@ -27,6 +26,7 @@ from nncli.core.model.tree import (
     torchinfo_macs,
     torchinfo_size,
 )
+from nncli.core.model.summarize import LayerRow, collect, propagate_shapes, summarize_model
 
 
 def pruned_linear() -> nn.Module:

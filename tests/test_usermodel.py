@@ -15,7 +15,7 @@ import torch
 import torchinfo
 from torch import nn
 
-from nncli.core.model.usermodel import (
+from nncli.core.model.user.target import (
     build_module,
     parse_model_kwargs,
     resolve_target,

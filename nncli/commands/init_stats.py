@@ -215,7 +215,7 @@ def init_stats(
 
         check_activation(act)
 
-    from nncli.render.files import check_output_path
+    from nncli.files import check_output_path
 
     for path in (hist, plot):
         if path is not None:

@@ -501,8 +501,8 @@ def _figure(
     json_out: bool,
 ) -> None:
     from nncli.core.activation.curves import validate_range, validate_spacing, validate_threshold
+    from nncli.files import check_output_path
     from nncli.render.figures import FIGURE_FORMATS, resolve_language
-    from nncli.render.files import check_output_path
 
     if through is not None and through not in THROUGH:
         raise UsageError(f"--through must be one of {', '.join(THROUGH)}, got {through!r}")

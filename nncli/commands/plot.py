@@ -166,8 +166,8 @@ def plot(
         validate_spacing,
         validate_threshold,
     )
+    from nncli.files import check_output_path
     from nncli.render.figures import FIGURE_FORMATS, resolve_language
-    from nncli.render.files import check_output_path
 
     overrides = _parameters(acts, negative_slope)
     lo, hi = validate_range(*x_range)

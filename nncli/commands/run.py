@@ -55,7 +55,7 @@ def _run_model(
     from nncli.core.device import select_device
 
     chosen = select_device(device)
-    from nncli.core.model.modelrun import run_target
+    from nncli.core.model.user.run import run_target
 
     result = run_target(
         model,

@@ -28,7 +28,7 @@ from nncli.commands.run import WeightsOpt
 
 if TYPE_CHECKING:
     from nncli.core.model.budgets import Budget
-    from nncli.core.model.summary import SummaryResult
+    from nncli.core.model.summarize import SummaryResult
 
 _BUDGETS = "CI budgets"
 
@@ -150,7 +150,7 @@ def summary(
 
     if model is not None:
         chosen = select_device(device)
-        from nncli.core.model.usermodel import summarize_target
+        from nncli.core.model.user.target import summarize_target
 
         result = summarize_target(
             model,
@@ -204,7 +204,7 @@ def _config_summary(
     spec, state = model_and_weights(config, weights)
     chosen = select_device(device)
 
-    from nncli.core.model.summary import classic_summary, summarize_spec
+    from nncli.core.model.summarize import classic_summary, summarize_spec
 
     result = summarize_spec(spec, batch, chosen)
     result.depth = depth

@@ -427,8 +427,8 @@ def _load_dataset(
 
 def _check_outputs(plot: str | None, save: str | None, lang: str | None) -> _Files:
     """Output paths are proved writable before training, never after minutes of it."""
+    from nncli.files import check_output_path
     from nncli.render.figures import FIGURE_FORMATS, resolve_language
-    from nncli.render.files import check_output_path
 
     files = _Files(lang=resolve_language(lang))
     if plot is not None:

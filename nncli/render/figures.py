@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nncli.render.files import atomic_write
+from nncli.files import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from nncli.core.model.forward import SUM_TOLERANCE, RunResult
-from nncli.core.model.modelrun import ModelRunResult, OutputTensor
+from nncli.core.model.user.run import ModelRunResult, OutputTensor
 from nncli.fmt import num
 from nncli.render.run_tables import MAX_COLUMNS, MAX_ROWS, output_tables, packed
 from nncli.render.tables import shape

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nncli.core.memory import format_bytes
-from nncli.core.model.summary import LayerRow, SummaryResult
+from nncli.core.model.summarize import LayerRow, SummaryResult
 from nncli.fmt import num
 
 

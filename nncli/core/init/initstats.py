@@ -331,7 +331,7 @@ def measure(
     """Initialise one ``(fan_out, fan_in)`` weight under ``seed`` and compare it with theory."""
     import torch
 
-    from nncli.core.model.model import seeded
+    from nncli.core.seed import seeded
 
     theory = scheme.theory(fan_in, fan_out, values)
     found = scheme_warnings(scheme, values, theory, fan_in, activation)

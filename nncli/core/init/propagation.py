@@ -145,7 +145,7 @@ def propagate(
     """Run the experiment; seeds the weights then the input under ``seed``."""
     import torch
 
-    from nncli.core.model.model import seeded
+    from nncli.core.seed import seeded
 
     check_activation(activation)
     dev = torch.device(device)

@@ -128,7 +128,8 @@ def run_forward(
 
     import torch
 
-    from nncli.core.model.model import build_model, random_input, seeded
+    from nncli.core.model.build import build_model, random_input
+    from nncli.core.seed import seeded
 
     with seeded(seed):
         built = build_model(spec, device)

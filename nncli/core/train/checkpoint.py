@@ -6,7 +6,7 @@ The file is ``torch.save`` of a dict of plain data and tensors::
      "config": <the model as TOML text, read back with parse_config>,
      "state_dict": {name: tensor, ...}, "dataset": {...}, "run": {...}}
 
-It is written through :func:`nncli.render.files.atomic_write` (no partial file ever),
+It is written through :func:`nncli.files.atomic_write` (no partial file ever),
 and read with ``torch.load(..., weights_only=True)``: loading never runs code from the
 file. The config is TOML so that loading validates it like any config file.
 """
@@ -24,7 +24,7 @@ from nncli.errors import UsageError
 if TYPE_CHECKING:
     import torch
 
-    from nncli.core.model.model import BuiltModel
+    from nncli.core.model.build import BuiltModel
     from nncli.core.train.datasets import Dataset
     from nncli.core.train.trainer import TrainRun
 
@@ -104,7 +104,7 @@ def save_checkpoint(path: str | Path, run: TrainRun, dataset: Dataset) -> Path:
     """Write the trained model, its config and where it came from, atomically."""
     import torch
 
-    from nncli.render.files import atomic_write
+    from nncli.files import atomic_write
 
     state = {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
     last = run.history[-1] if run.history else None
@@ -213,7 +213,7 @@ def _check_state(path: str | Path, spec: ModelSpec, state: dict[Any, Any]) -> No
     """The state_dict has exactly the tensors the config's model has, in their shapes."""
     import torch
 
-    from nncli.core.model.model import build_model
+    from nncli.core.model.build import build_model
 
     model_state = build_model(spec, meta=True).model.state_dict()
     expected = {k: tuple(v.shape) for k, v in model_state.items()}
@@ -240,7 +240,7 @@ def load_model(path: str | Path, device: str = "cpu", spec: ModelSpec | None = N
     """Build the checkpoint's model on ``device`` with its trained weights."""
     import torch
 
-    from nncli.core.model.model import build_model
+    from nncli.core.model.build import build_model
 
     saved, state = load_checkpoint(path, spec)
     built = build_model(saved, "cpu", seed=0)

@@ -495,7 +495,8 @@ def train(
     """Train one combination; the same seed on the CPU gives the same history."""
     import torch
 
-    from nncli.core.model.model import build_model, seeded
+    from nncli.core.model.build import build_model
+    from nncli.core.seed import seeded
 
     check_hyperparameters(
         lr=run.lr,

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from nncli.core.model.modelinputs import InputSpec
-    from nncli.core.model.summary import SummaryResult
+    from nncli.core.model.summarize import SummaryResult
+    from nncli.core.model.user.inputs import InputSpec
 
 SPEC_FORMS = "package.module:NAME or path/to/file.py:NAME"
 KWARGS_EXAMPLE = "--model-kwargs '{\"num_classes\": 10}'"
@@ -354,8 +354,8 @@ def build_module(
     """
     import torch
 
-    from nncli.core.model.metapass import run_meta, skip_init_on_meta
-    from nncli.core.model.model import seeded
+    from nncli.core.model.user.meta import run_meta, skip_init_on_meta
+    from nncli.core.seed import seeded
 
     if target.kind == "instance":
         return _check_module(target, target.obj)
@@ -459,7 +459,7 @@ def summarize_target(
     An instance is summarised with meta copies of its parameters and buffers swapped
     in for the pass (see :func:`meta_state`), so it is left exactly as found.
     """
-    from nncli.core.model.modelinputs import parse_inputs
+    from nncli.core.model.user.inputs import parse_inputs
 
     target = resolve_target(spec)
     kwargs = parse_model_kwargs(kwargs_text)
@@ -519,13 +519,13 @@ class _Run:
             return self._real(model)
 
     def _infer(self, model: nn.Module) -> None:
-        from nncli.core.model.modelinputs import infer_inputs
+        from nncli.core.model.user.inputs import infer_inputs
 
         if not self.specs:
             self.specs = infer_inputs(model, self.dtypes)
 
     def _inputs(self, device: str, model: nn.Module) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        from nncli.core.model.modelinputs import make_inputs
+        from nncli.core.model.user.inputs import make_inputs
 
         return make_inputs(
             self.specs, self.batch, device=device, vocab=self.vocab, seed=self.seed, model=model
@@ -535,8 +535,8 @@ class _Run:
         self, model: nn.Module, args: tuple[Any, ...], kw: dict[str, Any], *, meta: bool
     ) -> SummaryResult:
         """tree.summarize_module, with its failures sorted: meta-unsupported or the user's."""
-        from nncli.core.model import tree
-        from nncli.core.model.metapass import run_meta
+        from nncli.core.model import hooks as tree
+        from nncli.core.model.user.meta import run_meta
 
         functional = self.functional if self.functional is not None else self.depth >= 3
 
@@ -594,7 +594,7 @@ class _Run:
 
     def _forward_hint(self, module_type: str | None) -> str:
         """What to check: the inferred size, token ids' dtype, or the inputs' names."""
-        from nncli.core.model.modelinputs import FLOAT_DTYPES
+        from nncli.core.model.user.inputs import FLOAT_DTYPES
 
         inferred = [s.inferred_from for s in self.specs if s.inferred_from]
         if inferred:
@@ -616,7 +616,7 @@ class _Run:
 
     def _real(self, meta_model: nn.Module | None) -> SummaryResult:
         """The fallback: a seeded real build on the device, after a memory check."""
-        from nncli.core.model.modelinputs import input_bytes
+        from nncli.core.model.user.inputs import input_bytes
 
         if meta_model is not None:
             self._infer(meta_model)
@@ -645,7 +645,7 @@ class _Run:
     def _instance(self, model: nn.Module) -> SummaryResult:
         """An instance: meta copies swapped in for the pass; for real on its own device
         (buffers copied, so running statistics are not updated) if meta fails."""
-        from nncli.core.model.modelinputs import input_bytes
+        from nncli.core.model.user.inputs import input_bytes
 
         self._infer(model)
         args, kw = self._inputs("meta", model)

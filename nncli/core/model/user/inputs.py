@@ -341,7 +341,7 @@ def make_inputs(
     """
     import torch
 
-    from nncli.core.model.model import seeded
+    from nncli.core.seed import seeded
 
     check_int("--batch", batch)
     check_input_sizes(specs, batch)

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from nncli.core.model.modelinputs import InputSpec
-    from nncli.core.model.usermodel import Target
+    from nncli.core.model.user.inputs import InputSpec
+    from nncli.core.model.user.target import Target
 
 FORWARD_HINT = (
     "check --input-size (the sizes of one sample, without the batch) and --dtype "
@@ -72,8 +72,8 @@ def run_target(
 ) -> ModelRunResult:
     """Build ``spec``'s model under ``seed`` (an instance is used as it is), draw or load
     its inputs, and run one forward pass in eval mode without gradients."""
-    from nncli.core.model.modelinputs import parse_inputs
-    from nncli.core.model.usermodel import check_kwargs, parse_model_kwargs, resolve_target
+    from nncli.core.model.user.inputs import parse_inputs
+    from nncli.core.model.user.target import check_kwargs, parse_model_kwargs, resolve_target
 
     target = resolve_target(spec)
     kwargs = parse_model_kwargs(kwargs_text)
@@ -120,7 +120,7 @@ def _notes(target: Target, specs: list[InputSpec], device: str, where: str) -> l
 
 def _drawn(spec: InputSpec, vocab: int | None, model: nn.Module) -> str:
     """How ``make_inputs`` made this input (its rules, stated once here for the output)."""
-    from nncli.core.model.modelinputs import FLOAT_DTYPES, default_vocab
+    from nncli.core.model.user.inputs import FLOAT_DTYPES, default_vocab
 
     if spec.path is not None:
         return f"from {spec.path}"
@@ -134,7 +134,7 @@ def _drawn(spec: InputSpec, vocab: int | None, model: nn.Module) -> str:
 
 def _infer(model: nn.Module, dtypes: list[str]) -> list[InputSpec]:
     """The input of a model whose first layer is an nn.Linear (else a usage error)."""
-    from nncli.core.model.modelinputs import infer_inputs
+    from nncli.core.model.user.inputs import infer_inputs
 
     return infer_inputs(model, dtypes)
 
@@ -145,7 +145,7 @@ def _infer(model: nn.Module, dtypes: list[str]) -> list[InputSpec]:
 def _meta_build(target: Target, kwargs: dict[str, Any]) -> nn.Module | None:
     """The model built on the meta device (no weights), to learn its size and inputs;
     None when it cannot be built there (then no memory check is made)."""
-    from nncli.core.model.usermodel import build_module
+    from nncli.core.model.user.target import build_module
 
     try:
         return build_module(target, kwargs, meta=True, device="meta", seed=None)
@@ -184,7 +184,7 @@ def _ensure_fits(
     Weights and inputs are drawn on the CPU and then moved (so the numbers do not
     depend on the device): off the CPU they need room on the host too.
     """
-    from nncli.core.model.modelinputs import check_input_sizes, input_bytes
+    from nncli.core.model.user.inputs import check_input_sizes, input_bytes
 
     check_input_sizes(specs, batch)
     need = model_bytes + input_bytes(specs, batch)
@@ -213,8 +213,8 @@ def _build_and_draw(
     Built and drawn on the CPU, then moved, so a seed gives the same numbers on
     every device. Inputs not known yet (no meta build) are inferred from the model.
     """
-    from nncli.core.model.model import seeded
-    from nncli.core.model.usermodel import build_module
+    from nncli.core.model.user.target import build_module
+    from nncli.core.seed import seeded
 
     with seeded(seed):
         model = build_module(target, kwargs, meta=False, device="cpu", seed=None)
@@ -232,7 +232,7 @@ def _draw_inputs(
     seed: int,
     model: nn.Module,
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    from nncli.core.model.model import seeded
+    from nncli.core.seed import seeded
 
     with seeded(seed):
         args, kw = _make_inputs(specs, batch, vocab, model)
@@ -243,7 +243,7 @@ def _make_inputs(
     specs: list[InputSpec], batch: int, vocab: int | None, model: nn.Module
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The inputs, drawn from torch's generator as it stands (already seeded)."""
-    from nncli.core.model.modelinputs import make_inputs
+    from nncli.core.model.user.inputs import make_inputs
 
     args, kw = make_inputs(specs, batch, device="cpu", vocab=vocab, seed=None, model=model)
     return tuple(args), dict(kw)

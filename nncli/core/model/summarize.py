@@ -1,7 +1,7 @@
 """Collect a model's structure: rows, totals, mult-adds and memory.
 
 The pipeline follows torchinfo: forward hooks collect per-layer data (the
-collector is :mod:`nncli.core.model.tree`; the configs' Sequential MLPs take a
+collector is :mod:`nncli.core.model.hooks`; the configs' Sequential MLPs take a
 shape-only fast path here), and :mod:`nncli.render.tables` decides how it looks.
 Hooks are removed in a ``finally`` and the model's device and train/eval mode are
 left as found.
@@ -146,11 +146,11 @@ def propagate_shapes(
     (torch's Python meta kernels and dynamo), longer than the whole summary; for
     the models nncli builds, the shapes follow from the layers themselves. Returns
     None for any other architecture, which then takes the forward-hook path. Its
-    rows are the ones :func:`nncli.core.model.tree.collect_tree` makes.
+    rows are the ones :func:`nncli.core.model.hooks.collect_tree` makes.
     """
     from torch import nn
 
-    from nncli.core.model.tree import Ledger, torchinfo_macs
+    from nncli.core.model.hooks import Ledger, torchinfo_macs
 
     if not isinstance(model, nn.Sequential):
         return None
@@ -188,7 +188,7 @@ def collect(
     init_args: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[list[LayerRow], Memory]:
     """One hooked forward pass on ``x``: every module's row (the tree, at full depth)."""
-    from nncli.core.model.tree import collect_tree
+    from nncli.core.model.hooks import collect_tree
 
     return collect_tree(model, (x,), {}, functional=False, inits=inits, init_args=init_args)
 
@@ -231,9 +231,9 @@ def summarize_model(
 
 def summarize_spec(spec: ModelSpec, batch: int, device: str) -> SummaryResult:
     """Summarise a config on torch's meta device: the cost does not grow with its size."""
-    from nncli.core.model.metapass import run_meta
-    from nncli.core.model.model import build_model
-    from nncli.core.model.tree import TREE_MULT_ADDS_RULE
+    from nncli.core.model.build import build_model
+    from nncli.core.model.hooks import TREE_MULT_ADDS_RULE
+    from nncli.core.model.user.meta import run_meta
 
     check_tensor_sizes(spec, batch)  # torch's own size arithmetic overflows past 2**63
     built = build_model(spec, device, meta=True)
@@ -272,7 +272,7 @@ def classic_summary(spec: ModelSpec, batch: int, device: str, needed: int) -> st
 
         raise UsageError("--classic: torchsummary supports only cpu and cuda, not mps")
     ensure_fits(needed, device, "--classic (torchsummary needs real weights)")
-    from nncli.core.model.model import build_model
+    from nncli.core.model.build import build_model
 
     built = build_model(spec, device, seed=0)
     kind = "cuda" if device.startswith("cuda") else "cpu"

@@ -7,8 +7,6 @@ up as layers in summaries and in ``named_modules()``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +14,7 @@ from nncli.core.activation.activations import get_activation
 from nncli.core.init.inits import get_scheme
 from nncli.core.model import layertypes as lt
 from nncli.core.model.config import ModelSpec, module_names
+from nncli.core.seed import seeded
 from nncli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -38,19 +37,6 @@ class BuiltModel:
 def layer_names(spec: ModelSpec) -> list[tuple[str, str | None]]:
     """``(layer name, activation module name or None)`` for each layer, all unique."""
     return module_names(spec)
-
-
-@contextmanager
-def seeded(seed: int | None) -> Iterator[None]:
-    """Seed torch's CPU generator for the block, leaving the caller's RNG state untouched."""
-    import torch
-
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 def build_model(

@@ -35,7 +35,7 @@ import functools
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from nncli.core.model.summary import LayerRow, Memory, SummaryResult, _formula
+from nncli.core.model.summarize import LayerRow, Memory, SummaryResult, _formula
 
 if TYPE_CHECKING:
     import torch
