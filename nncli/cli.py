@@ -1,15 +1,18 @@
-"""The Typer app: registers the commands, the global options, and maps errors to exit codes.
+"""The Typer app: the table of commands, the global options, and errors to exit codes.
 
 This module is imported on every ``nncli`` invocation, including each Tab press
 of shell completion, so it must not import torch or matplotlib (a test checks).
+It imports no command module either: :data:`COMMANDS` names each command's
+module, and only the module of the command that runs is imported, so
+``nncli --help`` and completion cost little more than importing typer.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -17,8 +20,57 @@ import typer
 from typer.core import TyperGroup
 
 from nncli import __version__
-from nncli.commands import activations, init_stats, loss, plot, run, summary, train
 from nncli.errors import ExitCode, NncliError, RuntimeFailure, UsageError, closest
+
+# The one table of commands, in the order --help lists them: name -> (module, function,
+# short help). The short help is what --help and completion show without importing the
+# module; it must be the first sentence of the function's docstring (tests/test_cli.py
+# checks), so the command's own --help and the list never disagree.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "summary": (
+        "nncli.commands.summary",
+        "summary",
+        "Build the model (default: the tutorial's demo) and print its layers and parameters.",
+    ),
+    "run": (
+        "nncli.commands.run",
+        "run",
+        "Run one forward pass of the model (default: the tutorial's demo) and show the output.",
+    ),
+    "plot": (
+        "nncli.commands.plot",
+        "plot",
+        "Plot activation functions beside their derivatives and shade where gradients vanish.",
+    ),
+    "activations": (
+        "nncli.commands.activations",
+        "activations",
+        "List every activation: formula, range, zero-centred, saturation, max |f′|, use, loss,"
+        " init.",
+    ),
+    "init-stats": (
+        "nncli.commands.init_stats",
+        "init_stats",
+        "Initialise a (fan_out, fan_in) weight with each scheme and compare it with the theory.",
+    ),
+    "loss": (
+        "nncli.commands.loss",
+        "loss",
+        "Draw loss functions and their gradients, or evaluate one on your numbers.",
+    ),
+    "losses": (
+        "nncli.commands.loss",
+        "losses",
+        "The catalogue of loss functions: task, what the prediction and target must be, the"
+        " output activation each pairs with, and the tutorial's pairing table.",
+    ),
+    "train": (
+        "nncli.commands.train",
+        "train",
+        "Train a network on toy data (as TF Playground) and show the learning, the gradients"
+        " and a verdict.",
+    ),
+}
 
 # typer >= 0.2x vendors click as typer._click; older releases use click itself.
 try:
@@ -26,6 +78,8 @@ try:
 except ImportError:  # pragma: no cover - depends on the installed typer
     _click = importlib.import_module("click")
 cx = _click.exceptions
+_completion: Any = importlib.import_module(f"{_click.__name__}.shell_completion")
+_short_help: Any = importlib.import_module(f"{_click.__name__}.utils").make_default_short_help
 
 
 class _State:
@@ -77,8 +131,62 @@ def _print_error(message: str, hint: str | None = None) -> None:
     typer.echo(text, err=True)
 
 
+def _print_traceback() -> None:
+    """With --debug, the traceback of the error being handled (imported only then)."""
+    if _State.debug:
+        import traceback
+
+        traceback.print_exc()
+
+
+@functools.cache
+def command(name: str) -> Any:
+    """The click command ``name`` (a key of :data:`COMMANDS`), importing only its module.
+
+    Built by typer from the function, exactly as ``app.command(name)(function)``
+    would: a one-command Typer app without completion options gives that command.
+    """
+    module, function, _short = COMMANDS[name]
+    single = typer.Typer(
+        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None
+    )
+    single.command(name)(getattr(importlib.import_module(module), function))
+    return typer.main.get_command(single)
+
+
 class NncliGroup(TyperGroup):
-    """The one place where every failure becomes ``Error: ...`` and an exit code."""
+    """The one place where every failure becomes ``Error: ...`` and an exit code.
+
+    Its commands come from :data:`COMMANDS`, imported when one runs (or its --help
+    is asked for); listing them (--help, completion, "Did you mean") reads the table.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = command(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The Commands section of --help, as click writes it, from the table."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, _short_help(short, limit)) for name, (_, _, short) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """Command names from the table, then the group's own options (as click does,
+        with the short help cut at its default 45 characters)."""
+        items = [
+            _completion.CompletionItem(name, help=_short_help(short, 45))
+            for name, (_, _, short) in COMMANDS.items()
+            if name.startswith(incomplete)
+        ]
+        return items + _click.Command.shell_complete(self, ctx, incomplete)
 
     def main(  # type: ignore[override]
         self,
@@ -99,8 +207,7 @@ class NncliGroup(TyperGroup):
                 **extra,
             )
         except NncliError as exc:
-            if _State.debug:
-                traceback.print_exc()
+            _print_traceback()
             _print_error(exc.message, exc.hint)
             sys.exit(exc.exit_code)
         except cx.NoArgsIsHelpError as exc:
@@ -126,8 +233,7 @@ class NncliGroup(TyperGroup):
             sys.stderr.close()
             sys.exit(ExitCode.FAILURE)
         except OSError as exc:  # the environment failed, e.g. stdout on a full disk
-            if _State.debug:
-                traceback.print_exc()
+            _print_traceback()
             where = f" ({exc.filename})" if exc.filename else ""
             _print_error(f"input/output failed{where}: {exc.strerror or exc}")
             sys.exit(ExitCode.FAILURE)
@@ -135,8 +241,7 @@ class NncliGroup(TyperGroup):
             _print_error("out of memory; try a smaller --batch, fan or config")
             sys.exit(ExitCode.FAILURE)
         except Exception as exc:  # a bug or an environment failure: say so, briefly
-            if _State.debug:
-                traceback.print_exc()
+            _print_traceback()
             _print_error(
                 f"{type(exc).__name__}: {exc}",
                 None if _State.debug else "run with --debug for the traceback",
@@ -209,16 +314,6 @@ def _root(
     if debug:
         _State.debug = True
     _check_environment()
-
-
-app.command("summary")(summary.summary)
-app.command("run")(run.run)
-app.command("plot")(plot.plot)
-app.command("activations")(activations.activations)
-app.command("init-stats")(init_stats.init_stats)
-app.command("loss")(loss.loss)
-app.command("losses")(loss.losses)
-app.command("train")(train.train)
 
 
 def main() -> None:

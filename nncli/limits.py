@@ -14,6 +14,10 @@ from nncli.errors import UsageError
 # overflows (``Storage size calculation overflowed``) before a memory check can help.
 MAX_SIZE = 2**31 - 1
 SEED_MAX = 2**64 - 1  # torch.manual_seed's range for non-negative seeds
+# --json writes numpy arrays in chunks of this many values (nncli.render.jsonout); a
+# chunk is held as Python floats and as JSON text, so the output never costs more than
+# a chunk's worth at a time (core.model.forward budgets its bytes).
+STREAM_CHUNK_VALUES = 1 << 16
 
 
 def check_int(name: str, value: int, minimum: int = 1, maximum: int = MAX_SIZE) -> int:

@@ -14,6 +14,24 @@ from typer.testing import CliRunner
 from nncli.cli import app
 
 GOLDEN = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """pyproject's addopts ask pytest-xdist for workers; without xdist, run in one process.
+
+    When xdist is not installed, or is turned off with ``-p no:xdist``, nothing
+    else knows ``--numprocesses``/``--maxprocesses``/``--dist`` and pytest would stop with
+    "unrecognized arguments". Here they are accepted and ignored instead (the long
+    forms only: pytest keeps lowercase short options such as ``-n`` to plugins).
+    """
+    if pluginmanager.has_plugin("xdist"):
+        return
+    group = parser.getgroup("xdist-absent", "pytest-xdist is not active: tests run in one process")
+    group.addoption("--numprocesses", dest="numprocesses", default=None, help="ignored")
+    group.addoption("--maxprocesses", dest="maxprocesses", default=None, help="ignored")
+    group.addoption("--dist", dest="dist", default=None, help="ignored")
+
+
 FIXED_ENV = {"NO_COLOR": "1", "COLUMNS": "100", "NNCLI_DEVICE": None, "NNCLI_LANG": None}
 
 

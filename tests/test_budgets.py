@@ -23,7 +23,7 @@ from nncli.core.model.budgets import (
     parse_count,
     parse_memory,
 )
-from nncli.core.model.summarize import Memory, SummaryResult
+from nncli.core.model.results import Memory, SummaryResult
 from nncli.errors import ExitCode, RuntimeFailure, UsageError
 
 from .conftest import Invoke

@@ -8,11 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from typer.testing import CliRunner
 
 from nncli import __version__
-from nncli.cli import app
+from nncli.cli import COMMANDS, app, command
 
-COMMANDS = ["summary", "run", "plot", "activations", "init-stats", "loss", "losses"]
+WIDE_COMMANDS = ["summary", "run", "plot", "activations", "init-stats", "loss", "losses", "train"]
 
 
 def test_version(cli) -> None:
@@ -24,12 +25,48 @@ def test_help_lists_every_command_without_ansi(cli) -> None:
     out = cli("--help")
     assert out.exit_code == 0
     assert "\x1b[" not in out.stdout
-    for command in COMMANDS:
-        assert command in out.stdout
-    for command in COMMANDS:
-        sub = cli(command, "--help")
-        assert sub.exit_code == 0, command
-        assert "--json" in sub.stdout, f"{command} lacks --json"
+    for name in COMMANDS:
+        assert name in out.stdout
+    for name in COMMANDS:
+        sub = cli(name, "--help")
+        assert sub.exit_code == 0, name
+        assert "--json" in sub.stdout, f"{name} lacks --json"
+
+
+def test_the_table_holds_every_command_in_order() -> None:
+    assert list(COMMANDS) == WIDE_COMMANDS
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_the_tables_short_help_is_the_docstrings_first_sentence(name: str) -> None:
+    """--help lists commands from the table without importing them: it must not drift."""
+    from typer._click.utils import make_default_short_help
+
+    built = command(name)
+    assert built.name == name
+    assert built.short_help is None  # the command's own --help shows its whole docstring
+    assert COMMANDS[name][2] == make_default_short_help(built.help or "", 10**6)
+
+
+@pytest.mark.parametrize("columns", ["40", "60", "80", "100", "200"])
+def test_help_lists_commands_as_click_would_from_the_commands(cli, columns: str) -> None:
+    """The lazy Commands section is the one click writes from the imported commands."""
+    import typer
+
+    lazy = cli("--help", env={"COLUMNS": columns})
+    eager = typer.Typer(rich_markup_mode=None, add_completion=False)
+    for name, (module, function, _short) in COMMANDS.items():
+        eager.command(name)(getattr(__import__(module, fromlist=[function]), function))
+    eager.callback()(lambda: None)
+    plain = CliRunner().invoke(eager, ["--help"], env={"COLUMNS": columns, "NO_COLOR": "1"})
+    section = plain.stdout[plain.stdout.index("Commands:") :]
+    assert lazy.stdout[lazy.stdout.index("Commands:") :] == section
+
+
+def test_an_unknown_command_imports_nothing_and_none_is_returned() -> None:
+    from nncli.cli import NncliGroup
+
+    assert NncliGroup().get_command(None, "no-such") is None  # type: ignore[arg-type]
 
 
 def test_no_arguments_shows_help_and_exits_2(cli) -> None:

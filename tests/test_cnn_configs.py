@@ -94,6 +94,19 @@ def test_summary_total_is_torchs(cli):
     assert "94,762" in out.stdout
 
 
+def test_a_config_summary_counts_its_buffers_as_torch_does(cli):
+    # The rows held cifar_cnn's 451 BatchNorm buffer values, but the total said 0.
+    from nncli.core.model.build import build_model
+    from nncli.core.model.config import load_config
+
+    model = build_model(load_config("cifar_cnn"), "cpu", seed=0).model
+    expected = sum(b.numel() for b in model.buffers())
+    doc = cli("summary", "--config", "cifar_cnn", "--json").json()
+    assert doc["buffers"] == sum(row["buffers"] for row in doc["layers"]) == expected == 451
+    assert "Buffers (not parameters)" in cli("summary", "--config", "cifar_cnn").stdout
+    assert cli("summary", "--config", "lenet5", "--json").json()["buffers"] == 0
+
+
 def test_run_matches_a_hand_written_script(cli):
     """torch.manual_seed(0), the model, torch.randn(5, 1, 32, 32): the tutorial's order."""
     out = cli("run", "--config", "lenet5", "--json")

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nncli.core.activation.activations import activation_names
-from nncli.core.model.build import build_model, layer_names
+from nncli.core.model.build import build_model
 from nncli.core.model.config import bundled_configs, load_config, parse_config
+from nncli.core.model.spec import module_names
 from nncli.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -179,7 +180,7 @@ def test_any_valid_config_builds_with_the_counted_parameters(
     spec = parse_config("\n".join(lines))
     built = build_model(spec, meta=True)
     assert sum(p.numel() for p in built.model.parameters()) == spec.linear_params()
-    names = [n for pair in layer_names(spec) for n in pair if n]
+    names = [n for pair in module_names(spec) for n in pair if n]
     assert names == [n for n, _ in built.model.named_children()]
 
 

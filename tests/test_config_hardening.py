@@ -18,13 +18,11 @@ from nncli.core.model.build import build_model
 from nncli.core.model.config import (
     MAX_CONFIG_BYTES,
     RESERVED_NAMES,
-    LayerSpec,
-    ModelSpec,
-    module_names,
     parse_config,
     toml_value,
 )
 from nncli.core.model.config import toml_string as quote
+from nncli.core.model.spec import LayerSpec, ModelSpec, module_names
 from nncli.errors import UsageError
 from nncli.limits import MAX_SIZE
 

@@ -30,7 +30,7 @@ def check_against_torch(spec) -> nn.Sequential:
     model = build_model(spec, seed=0).model.eval()
     x = torch.randn(2, *spec.sample_shape)
     modules = dict(model.named_children())
-    from nncli.core.model.config import module_names
+    from nncli.core.model.spec import module_names
 
     with torch.no_grad():
         for (name, act), shape in zip(module_names(spec), spec.layer_shapes, strict=True):
@@ -268,3 +268,53 @@ def test_cli_exits_2_with_the_message(cli, tmp_path: Path, layer, fragment):
         assert out.stderr.startswith(f"Error: config {path}: layers[1]"), out.stderr
         assert fragment in out.stderr
         assert "Traceback" not in out.stderr
+
+
+# ------------------------------------------------------------------ issue 14: one registry
+
+
+def test_a_new_layer_type_is_one_registry_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every per-type fact is a field of its LayerType: a 1-D max pool, made from the 2-D
+    one's entry alone, is read, checked, built, counted and summarised like torch's."""
+    import dataclasses
+
+    from nncli.core.model import layertypes as lt
+    from nncli.core.model.hooks import collect_tree
+    from nncli.core.model.summarize import summarize_spec
+
+    pool1d = dataclasses.replace(
+        lt.LAYER_TYPES["maxpool2d"], name="maxpool1d", module="MaxPool1d", ranks=(2,), dims=1
+    )
+    monkeypatch.setitem(lt.LAYER_TYPES, "maxpool1d", pool1d)
+    spec = spec_of(
+        SEQ,
+        'type = "maxpool1d"\nkernel_size = 3\nstride = 2\npadding = 1\nceil_mode = true',
+        'type = "flatten"',
+    )
+    model = check_against_torch(spec)
+    assert isinstance(model[0], nn.MaxPool1d)
+    assert spec.layer_shapes[0] == (4, 9)
+    x = torch.zeros(2, *spec.sample_shape)
+    rows, _memory = collect_tree(model, (x,), {}, functional=False)
+    assert summarize_spec(spec, 2, "cpu").layers == rows
+    with pytest.raises(UsageError, match=r"padding 2 is more than half of kernel 3"):
+        spec_of(SEQ, 'type = "maxpool1d"\nkernel_size = 3\npadding = 2', 'type = "flatten"')
+
+
+def test_conv_facts_come_from_the_registry() -> None:
+    """What used to be ``name.startswith("conv")``: strides default to 1 only for convs,
+    'same' padding only for convs, and the hint for out_features names out_channels."""
+    from nncli.core.model import layertypes as lt
+
+    assert [t.name for t in lt.LAYER_TYPES.values() if t.conv] == ["conv1d", "conv2d"]
+    pool = spec_of(IMG, 'type = "maxpool2d"\nkernel_size = 2', 'type = "flatten"')
+    conv = spec_of(IMG, 'type = "conv2d"\nout_channels = 1\nkernel_size = 2', 'type = "flatten"')
+    assert pool.layer_shapes[0] == (3, 5, 4) and conv.layer_shapes[0] == (1, 10, 8)
+    with pytest.raises(UsageError, match="padding: must be an integer ≥ 0, got 'same'"):
+        spec_of(IMG, 'type = "maxpool2d"\nkernel_size = 2\npadding = "same"')
+    with pytest.raises(UsageError) as info:
+        spec_of(IMG, 'type = "conv2d"\nout_features = 2\nkernel_size = 2')
+    assert info.value.hint == "a conv layer's width is out_channels"
+    with pytest.raises(UsageError) as info:
+        spec_of(IMG, 'type = "dropout"\nout_features = 2')
+    assert info.value.hint == lt.OUT_FEATURES_HINT

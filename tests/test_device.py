@@ -5,6 +5,8 @@ Availability is mocked, so these run the same on any machine.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 from hypothesis import given
@@ -141,3 +143,51 @@ def test_cli_environment_device_is_used(cli, no_accelerators: None) -> None:
     out = cli("run", "--json", env={"NNCLI_DEVICE": "cpu"})
     assert out.exit_code == 0, out.stderr
     assert out.json()["device"] == "cpu"
+
+
+def _auto_in_a_fresh_process(prelude: str = "") -> str:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        f"{prelude}\nimport sys\nfrom nncli.core.device import select_device\n"
+        "print(select_device(None), 'torch' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != dev.ENV_VAR}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def _has_gpu_nodes() -> bool:
+    from pathlib import Path
+
+    return any(next(Path("/dev").glob(p), None) is not None for p in dev._GPU_NODES)
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or _has_gpu_nodes(), reason="needs Linux without a GPU"
+)
+def test_auto_finds_the_cpu_without_importing_torch_where_no_gpu_driver_is() -> None:
+    assert _auto_in_a_fresh_process() == "cpu False"
+
+
+def test_once_torch_is_loaded_auto_asks_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch is imported here, so the device-node shortcut must not decide: a mocked
+    # CUDA is found even on a machine without GPU device nodes.
+    fake_machine(monkeypatch, cuda=1)
+    assert dev.select_device(None) == "cuda"
+
+
+def test_gpu_device_nodes_send_auto_to_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "torch")  # as if torch were not loaded (restored after)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(dev.Path, "glob", lambda self, pattern: iter([self / pattern]))
+    assert dev._torch_needed("cuda") is True
+    monkeypatch.setattr(dev.Path, "glob", lambda self, pattern: iter(()))
+    assert dev._torch_needed("cuda") is False
+    assert dev._torch_needed("mps") is False
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert dev._torch_needed("mps") is True
+    assert dev._torch_needed("cuda") is True  # not Linux: only torch can tell

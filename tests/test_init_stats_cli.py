@@ -154,6 +154,56 @@ def test_hist_and_plot_files(cli: Invoke, tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*.tmp*"))
 
 
+def png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header.startswith(b"\x89PNG")
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+
+
+SMALL_DEPTH = ("--fan-in", "16", "--fan-out", "16", "--depth", "3", "--batch", "8")
+
+
+def test_dpi_sets_the_pixel_size_of_both_figures(cli: Invoke, tmp_path: Path) -> None:
+    sizes = {}
+    for dpi in ("50", "150"):
+        hist, plot = tmp_path / f"h{dpi}.png", tmp_path / f"p{dpi}.png"
+        ok(cli("init-stats", "normal", *SMALL_DEPTH, "--hist", str(hist), "--plot", str(plot),
+               "--dpi", dpi))  # fmt: skip
+        sizes[dpi] = (png_size(hist), png_size(plot))
+    (hist50, plot50), (hist150, plot150) = sizes["50"], sizes["150"]
+    assert hist50 != hist150 and plot50 != plot150
+    # The figures' inches times the dpi (constrained layout never changes the canvas).
+    assert hist150 == (960, 660) and hist50 == (320, 220)
+    assert plot150 == (1800, 750) and plot50 == (600, 250)
+
+
+def test_show_without_display_warns_once_and_saves(cli: Invoke, tmp_path: Path) -> None:
+    hist, plot = tmp_path / "h.png", tmp_path / "p.png"
+    out = ok(cli("init-stats", "normal", *SMALL_DEPTH, "--hist", str(hist), "--plot", str(plot),
+                 "--show", env={"DISPLAY": None, "WAYLAND_DISPLAY": None}))  # fmt: skip
+    assert out.stderr.count("--show: no display found") == 1, out.stderr
+    assert hist.exists() and plot.exists()
+
+
+def test_show_with_a_display_opens_one_window_per_figure(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from nncli.render import figures
+    from tests.test_plot_cli import FakePyplot
+
+    fake = FakePyplot()
+    monkeypatch.setattr(figures, "has_display", lambda: True)
+    monkeypatch.setattr(figures, "pyplot", lambda show=False: fake)
+    hist, plot = tmp_path / "h.png", tmp_path / "p.svg"
+    out = ok(cli("init-stats", "normal", *SMALL_DEPTH, "--hist", str(hist), "--plot", str(plot),
+                 "--show"))  # fmt: skip
+    assert fake.shown == 2 and out.stderr.count("saved") == 2
+    assert hist.exists() and plot.exists()  # saved before any window is tried
+    fake = FakePyplot(fail=True)
+    out = ok(cli("init-stats", "normal", "--hist", str(hist), "--show"))
+    assert fake.shown == 0 and "could not open a window" in out.stderr
+
+
 def test_hist_for_point_masses(cli: Invoke, tmp_path: Path) -> None:
     hist = tmp_path / "h.png"
     ok(cli("init-stats", "zeros", "sparse", "--sparsity", "0.5", "--hist", str(hist),
@@ -182,6 +232,8 @@ def test_hist_for_point_masses(cli: Invoke, tmp_path: Path) -> None:
         (["normal", "--batch", "8"], ["--batch only applies"]),
         (["normal", "--depth", "2", "--batch", "0"], ["--batch must be at least 1, got 0"]),
         (["normal", "--hist", "x.txt"], ["'.txt'", ".png"]),
+        (["normal", "--hist", "x.png", "--dpi", "5"], ["--dpi must be between 10 and 1200, got 5"]),
+        (["normal", "--show"], ["--show only applies to the figures", "--hist FILE"]),
         (["sparse"], ["needs --sparsity"]),
         (["uniform", "--low", "2"], ["--low must not exceed --high"]),
         (["normal", "--device", "tpu"], ["unknown device 'tpu'"]),

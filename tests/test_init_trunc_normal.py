@@ -88,7 +88,9 @@ def test_the_issues_tail_value() -> None:
     assert "Z = 1.279e-12" in t.formula
 
 
-@settings(max_examples=25, deadline=None, derandomize=True)
+# Each case is four mpmath quadratures at 30 digits (~0.2 s); the fixed intervals
+# above hold the hard ones, these sweep the rest.
+@settings(max_examples=10, deadline=None, derandomize=True)
 @given(
     a=st.floats(-12, 12, allow_nan=False),
     width=st.floats(1e-6, 10, allow_nan=False),
@@ -114,13 +116,24 @@ def test_density_integrates_to_one_in_the_tail() -> None:
     assert total == pytest.approx(1.0, rel=1e-6)
 
 
-def test_tail_interval_is_measured_and_ok(cli: Invoke) -> None:
-    for a in ("7", "7.5"):
-        out = cli("init-stats", "trunc_normal", "--a", a, "--b", "8", "--fan-in", "1024",
-                  "--fan-out", "1024", "--json")  # fmt: skip
-        assert out.exit_code == 0, out.stderr
-        check = out.json()["results"][0]["check"]
-        assert check["ok"] is True, check
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("a", "fan"),
+    [
+        # the issue's interval, where the old theory was 1 % off: only a 1024 x 1024
+        # sample (tolerance 0.6 %) tells the two apart
+        ("7", "1024"),
+        # once refused for "no probability mass": measured at all is the point, and
+        # torch's rejection sampler in the tail is slow, so a 256 x 256 sample
+        ("7.5", "256"),
+    ],
+)
+def test_tail_interval_is_measured_and_ok(cli: Invoke, a: str, fan: str) -> None:
+    out = cli("init-stats", "trunc_normal", "--a", a, "--b", "8", "--fan-in", fan,
+              "--fan-out", fan, "--json")  # fmt: skip
+    assert out.exit_code == 0, out.stderr
+    check = out.json()["results"][0]["check"]
+    assert check["ok"] is True and check["std_measurable"] is True, check
 
 
 def test_an_interval_torch_cannot_sample_in_time_is_refused() -> None:

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nncli.core.inputs import FLOAT32_MAX, load_rows
+from nncli.core.inputs import FLOAT32_MAX, load_rows, read_header, read_rows
+from nncli.core.model.user.inputs import read_npy_header
 from nncli.errors import UsageError
 
 FEATURES = 3  # the demo model's input features
@@ -105,7 +106,7 @@ def test_npy_that_is_no_npy_is_refused_before_numpy_reads_it(tmp_path: Path) -> 
     archive = io.BytesIO()
     np.savez(archive, a=np.zeros((2, 3)))
     assert refusal(write(tmp_path, "z.npy", archive.getvalue())).startswith(
-        "not a .npy file: it is a zip archive (.npz"
+        "not a .npy file: it is an .npz archive"
     )
     assert refusal(write(tmp_path, "t.npy", b"1,2,3\n")).startswith("not a .npy file")
     assert refusal(write(tmp_path, "h.npy", b"\x93NUMPY\x01\x00junk")).startswith(
@@ -233,3 +234,79 @@ def test_paths_that_are_no_readable_file(tmp_path: Path) -> None:
     assert refusal(tmp_path / "none.npy") == "no such file"
     long_name = tmp_path / ("a" * 300 + ".csv")  # past NAME_MAX: OSError from stat()
     assert refusal(long_name).startswith("cannot be opened (File name too long")
+
+
+# --- one reader: quoting, and the same .npy checks for every option ------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('"1.5","2","3"\n', [[1.5, 2, 3]]),  # a spreadsheet quotes every cell
+        ('1, "2" ,3\n"4",5,"6"\n', [[1, 2, 3], [4, 5, 6]]),
+        ('"a","b","c"\n1,2,3\n', [[1, 2, 3]]),  # a quoted header
+        ('"a,b",c,d\n1,2,3\n', [[1, 2, 3]]),  # a comma inside a quoted name
+        ('"x, 1","y",z\n1,2,3\n', [[1, 2, 3]]),  # a digit in a name does not make it data
+    ],
+)
+def test_quoted_csv_cells_and_headers_parse(tmp_path: Path, content: str, expected: list) -> None:
+    rows = load_rows(str(write(tmp_path, "q.csv", content)), FEATURES)
+    assert rows.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('1,"x",3\n', "line 1, column 2: 'x' is not a number"),
+        ('1,"2,5",3\n', "line 1, column 2: '2,5' is not a number"),  # quoted: one cell
+        ('1,2,"1e300"\n', "line 1, column 3: 1e300 does not fit in float32"),
+        ('1,2,3\n"4,5,6\n', "line 2 has 1 values but the model takes 3"),  # never closed
+        ('"a,b,c"\n', "contains no rows (line 1 is taken as a header)"),
+    ],
+)
+def test_quoted_csv_errors_name_the_cell_as_parsed(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    assert refusal(write(tmp_path, "q.csv", content)).startswith(expected)
+
+
+def test_read_header_unquotes_the_names_read_rows_skips(tmp_path: Path) -> None:
+    path = write(tmp_path, "t.csv", '# data\n\n"x,1", "y" ,label\n1,2,0\n')
+    assert read_header(path) == (3, ["x,1", "y", "label"])
+    assert read_rows(str(path), option="--data").tolist() == [[1, 2, 0]]
+    assert read_header(write(tmp_path, "n.csv", "1,2,0\n")) is None  # the first line is data
+    assert read_header(write(tmp_path, "a.npy", np.zeros((2, 3)))) is None
+
+
+def test_train_data_takes_quoted_column_names(tmp_path: Path) -> None:
+    from nncli.core.train.datasets import load_table
+
+    lines = ['"height, cm","weight",label'] + [f"{i},{i % 3},{i % 2}" for i in range(8)]
+    path = write(tmp_path, "t.csv", "\n".join(lines) + "\n")
+    table = load_table(str(path), target="label")
+    assert table.features == ["height, cm", "weight"] and table.target == "label"
+
+
+def _zip() -> bytes:
+    archive = io.BytesIO()
+    np.savez(archive, a=np.zeros((2, 3)))
+    return archive.getvalue()
+
+
+def _cut() -> bytes:
+    whole = io.BytesIO()
+    np.save(whole, np.zeros((4, 3)))
+    return whole.getvalue()[:-10]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", _zip(), b"1,2,3\n", b"\x93NUMPY\x01\x00junk", b"\x93NUMPY\x07\x00", _cut()],
+)
+def test_one_npy_reader_for_run_input_and_model_input(tmp_path: Path, content: bytes) -> None:
+    """run --input (rows) and --model --input (arrays) refuse a bad .npy alike."""
+    path = write(tmp_path, "bad.npy", content)
+    rows = refusal(path)
+    with pytest.raises(UsageError) as info:
+        read_npy_header(str(path))
+    assert info.value.message == f"--input {path}: {rows}"

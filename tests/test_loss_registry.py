@@ -3,12 +3,15 @@ formulas, autograd gradients against the analytic gradients, parameter validatio
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import json
 import math
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +27,8 @@ from nncli.core.loss.losses import (
     X_KINDS,
     get_loss,
     loss_names,
+    train_default,
+    train_losses,
 )
 from nncli.errors import UsageError
 
@@ -113,6 +118,92 @@ def test_pairings_name_registered_losses() -> None:
     assert any(p[:2] == ("softmax", "cross_entropy") for p in PAIRINGS)
     assert any(p[:2] == ("none (linear)", "mse") for p in PAIRINGS)
     assert all(loss in LOSSES for _, loss, _ in PAIRINGS)
+
+
+# --- the per-loss facts the rest of nncli asks the registry for --------------------
+
+
+def test_the_facts_code_relies_on() -> None:
+    kinds = {name: (loss.target_kind, loss.output) for name, loss in LOSSES.items()}
+    assert kinds["bce"] == ("unit", "probability")
+    assert kinds["bce_with_logits"] == ("unit", "logit")
+    assert kinds["cross_entropy"] == ("class", "logit")
+    assert kinds["nll"] == ("class", "log_probability")
+    assert kinds["soft_margin"] == ("sign", "logit")
+    assert {n for n, loss in LOSSES.items() if loss.built_in} == {
+        "bce_with_logits",
+        "cross_entropy",
+    }
+    assert {n for n, loss in LOSSES.items() if loss.over_probabilities} == {
+        "mse",
+        "mae",
+        "huber",
+        "smooth_l1",
+        "gaussian_nll",
+        "bce",
+    }
+    # A logit or a score is split at 0, a probability or a 0/1 label estimate at 0.5.
+    assert get_loss("bce_with_logits").decision_threshold == 0.0
+    assert get_loss("soft_margin").decision_threshold == 0.0
+    assert get_loss("bce").decision_threshold == 0.5
+    assert get_loss("mse").decision_threshold == 0.5
+
+
+def test_counterparts_point_both_ways_where_they_pair() -> None:
+    for name, loss in LOSSES.items():
+        if loss.counterpart:
+            assert loss.counterpart in LOSSES, name
+    assert get_loss("bce").counterpart == "bce_with_logits"
+    assert get_loss("bce_with_logits").counterpart == "bce"
+    assert get_loss("cross_entropy").counterpart == "nll"
+
+
+def test_train_losses_and_defaults_come_from_the_registry() -> None:
+    assert train_losses("binary") == (
+        "bce_with_logits",
+        "bce",
+        "soft_margin",
+        "mse",
+        "mae",
+        "huber",
+        "smooth_l1",
+    )
+    assert train_losses("multi-class") == ("cross_entropy", "multi_margin")
+    assert train_losses("regression") == ("mse", "mae", "huber", "smooth_l1", "poisson_nll")
+    assert train_default("binary", None).name == "bce_with_logits"
+    assert train_default("binary", "sigmoid").name == "bce"  # the pairing for a sigmoid
+    # nll takes log-probabilities, not a softmax's output: cross_entropy stays (and warns).
+    assert train_default("multi-class", "softmax").name == "cross_entropy"
+    assert train_default("regression", "sigmoid").name == "mse"
+    with pytest.raises(UsageError, match="unknown task"):
+        train_default("ranking", None)
+
+
+def test_a_misspelt_fact_fails_when_the_entry_is_made() -> None:
+    entry = get_loss("mse")
+    for field, value in (
+        ("target_kind", "reals"),
+        ("output", "logits"),
+        ("train_tasks", ("binary", "classification")),
+        ("default_for", ("multi-class",)),  # not among its train_tasks
+    ):
+        with pytest.raises(ValueError, match=f"loss mse: {field}"):
+            dataclasses.replace(entry, **{field: value})
+
+
+def test_no_loss_is_named_outside_the_registry() -> None:
+    """Every per-loss fact lives in losses.py: code elsewhere asks the registry (its
+    fields), so adding a loss is a one-place change. Docstrings and help text may
+    name losses in prose; a string that is exactly a loss name is a hard-coded fact."""
+    root = Path(__file__).resolve().parents[1] / "nncli"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.relative_to(root).as_posix() == "core/loss/losses.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in LOSSES:
+                found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+    assert not found
 
 
 def test_registry_does_not_import_torch() -> None:

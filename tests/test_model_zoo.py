@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from nncli.core.model.hooks import ForwardFailed, collect_tree, fold, summarize_module
-from nncli.core.model.summarize import LayerRow
+from nncli.core.model.results import LayerRow
 
 from .models import zoo as zoo_models
 

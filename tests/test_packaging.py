@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 import tomllib
 import venv
 from pathlib import Path
@@ -76,10 +78,46 @@ def _project_copy(tmp_path: Path) -> Path:
     return src
 
 
+def _parent_site_dirs() -> list[str]:
+    """The site-packages folders of the interpreter running the tests.
+
+    ``system_site_packages=True`` would reach the *base* interpreter's folders, which
+    inside a venv lack typer (and may hold an old setuptools with no bdist_wheel):
+    the tests failed in a fresh venv and passed only outside one. These are the
+    running interpreter's own folders, in a venv or not.
+    """
+    dirs = [*site.getsitepackages(), *(sysconfig.get_path(k) for k in ("purelib", "platlib"))]
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return list(dict.fromkeys(d for d in dirs if d in sys.path and Path(d).is_dir()))
+
+
 def _venv(path: Path) -> Path:
-    """A fresh venv that sees this interpreter's packages (torch, setuptools, pip)."""
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(path)
-    return path / ("Scripts" if os.name == "nt" else "bin") / "python"
+    """A fresh venv that sees this interpreter's packages (torch, setuptools, pip).
+
+    A ``.pth`` file of plain paths appends the running interpreter's site folders
+    after the venv's own. Python does not read the ``.pth`` files inside folders a
+    ``.pth`` adds, so this interpreter's own nncli install (an editable finder
+    hooked in by a ``.pth``) stays invisible to the new venv.
+    """
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(path)
+    python = path / ("Scripts" if os.name == "nt" else "bin") / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    lines = "".join(f"{d}\n" for d in _parent_site_dirs())
+    (Path(purelib) / "_nncli_tests_parent.pth").write_text(lines, encoding="utf-8")
+    return python
+
+
+# Offline, and blind to the nncli the running interpreter has installed: without
+# --ignore-installed, pip sees that copy through the .pth above and, were it a
+# regular install of the same version, would skip the wheel as "already installed".
+PIP_INSTALL = ("-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "-q")
 
 
 def _run(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -118,7 +156,7 @@ def test_wheel_ships_every_bundled_config(tmp_path: Path) -> None:
         f"nncli/configs/{name}.toml" for name in SHIPPED
     ]
     python = _venv(tmp_path / "venv")
-    _run(python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel), cwd=tmp_path)
+    _run(python, *PIP_INSTALL, str(wheel), cwd=tmp_path)
     shutil.rmtree(src)  # the wheel must not need the sources
     probe = _check_install(python, tmp_path / "venv", cwd=tmp_path)
     assert probe["resources"]  # importlib.resources.files("nncli") / "configs"
@@ -128,18 +166,41 @@ def test_wheel_ships_every_bundled_config(tmp_path: Path) -> None:
 def test_editable_install_finds_every_bundled_config(tmp_path: Path) -> None:
     src = _project_copy(tmp_path)
     python = _venv(tmp_path / "venv")
-    _run(
-        python,
-        "-m",
-        "pip",
-        "install",
-        "--no-deps",
-        "--no-build-isolation",
-        "--no-index",
-        "-q",
-        "-e",
-        str(src),
-        cwd=tmp_path,
-    )
+    _run(python, *PIP_INSTALL, "--no-build-isolation", "-e", str(src), cwd=tmp_path)
     probe = _check_install(python, src, cwd=tmp_path)
     assert Path(probe["folder"]) == (src / "configs").resolve()
+
+
+def test_ci_runs_the_readmes_test_command_in_a_fresh_venv() -> None:
+    """CI installs like a user, in a new venv, and runs every check the issue asks for."""
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert subprocess.run(["bash", "-n", str(REPO / ".ci" / "run")]).returncode == 0
+    assert '-m venv "$VENV"' in ci and '. "$VENV/bin/activate"' in ci
+    assert 'pip install --quiet -e ".[dev]"' in ci
+    for check in ("ruff check .", "ruff format --check .", "mypy", "lint-imports"):
+        assert f"\n{check}\n" in ci, check
+    assert "python -m pytest ||" in ci  # and any exit code but 0 (5: no tests) fails
+
+
+def test_the_dev_extra_holds_what_the_suite_and_ci_run() -> None:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    dev = {
+        req.split(">")[0].split("=")[0].strip()
+        for req in config["project"]["optional-dependencies"]["dev"]
+    }
+    assert {"pytest", "pytest-xdist", "hypothesis", "mpmath", "import-linter"} <= dev
+    assert {"ruff", "mypy", "torchinfo", "setuptools"} <= dev
+
+
+def test_the_suite_runs_without_xdist() -> None:
+    """pyproject's addopts ask xdist for workers; without it the suite runs in one process.
+
+    (With xdist, the suite itself is the test.)"""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q",
+         "tests/test_cli.py::test_version"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTEST_ADDOPTS": ""},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout

@@ -269,12 +269,12 @@ class FakePyplot:
     def get_backend(self) -> str:
         return self.backend
 
-    def figure(self, figsize: tuple[float, float]) -> object:
+    def figure(self, figsize: tuple[float, float], **options: object) -> object:
         if self.fail:
             raise RuntimeError("couldn't connect to display ':99'")
         from matplotlib.figure import Figure
 
-        return Figure(figsize=figsize)
+        return Figure(figsize=figsize, **options)  # type: ignore[arg-type]
 
     def show(self) -> None:
         self.shown += 1

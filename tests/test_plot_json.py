@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nncli.commands import plot as plot_cmd
+from nncli.render.activation_tables import stride_for, strided_indices
 from tests.conftest import Invoke
 
 
@@ -21,15 +22,15 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     [(500, 10_000, 1, 500), (10_000, 10_000, 1, 10_000), (10_001, 10_000, 2, 5_001)],
 )
 def test_strided_indices_keep_both_ends(points: int, limit: int, stride: int, carried: int) -> None:
-    keep = plot_cmd.strided_indices(points, limit)
-    assert plot_cmd.stride_for(points, limit) == stride
+    keep = strided_indices(points, limit)
+    assert stride_for(points, limit) == stride
     assert len(keep) == carried <= limit
     assert keep[0] == 0 and keep[-1] == points - 1
     assert np.all(np.diff(keep) >= 1)
 
 
 def test_ten_million_points_carry_at_most_the_limit() -> None:
-    keep = plot_cmd.strided_indices(10_000_000, plot_cmd.JSON_POINTS)
+    keep = strided_indices(10_000_000, plot_cmd.JSON_POINTS)
     assert len(keep) <= plot_cmd.JSON_POINTS and keep[-1] == 9_999_999
 
 

@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 import torch
 
+from nncli.core.model.user.request import ModelRequest
 from nncli.core.model.user.run import ModelRunResult, OutputTensor, run_target
 from nncli.errors import RuntimeFailure, UsageError
 from nncli.fmt import num
 from nncli.render.console import _RstripLines
-from nncli.render.jsonstream import emit_stream
+from nncli.render.jsonout import emit
 from nncli.render.model_run import model_run_document, render_model_run
 
 from .conftest import Invoke
@@ -41,15 +42,16 @@ def run(
     files: tuple[str, ...] = (),
 ) -> ModelRunResult:
     return run_target(
-        f"{FILE}:{name}",
-        kwargs_text=kwargs,
-        input_sizes=list(sizes),
-        dtypes=list(dtypes),
-        vocab=vocab,
-        input_files=list(files),
-        batch=batch,
-        device="cpu",
-        seed=seed,
+        ModelRequest(
+            f"{FILE}:{name}",
+            kwargs_text=kwargs,
+            input_sizes=sizes,
+            dtypes=dtypes,
+            vocab=vocab,
+            input_files=files,
+            batch=batch,
+            seed=seed,
+        )
     )
 
 
@@ -206,15 +208,16 @@ def test_an_instance_runs_in_eval_mode_and_is_left_as_found() -> None:
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     result = run_target(
-        "tests.models.run_nets:instance",
-        kwargs_text=None,
-        input_sizes=["4"],
-        dtypes=[],
-        vocab=None,
-        input_files=[],
-        batch=3,
-        device="cpu",
-        seed=11,
+        ModelRequest(
+            "tests.models.run_nets:instance",
+            kwargs_text=None,
+            input_sizes=("4",),
+            dtypes=(),
+            vocab=None,
+            input_files=(),
+            batch=3,
+            seed=11,
+        )
     )
     # Eval mode: dropout off, so the output is exactly fc(x).
     torch.manual_seed(11)
@@ -241,28 +244,30 @@ def test_a_failing_instance_is_left_in_training_mode() -> None:
     model.train()
     with pytest.raises(UsageError, match=r"fails in fc \(Linear\) given input \[2, 5\]"):
         run_target(
-            "tests.models.run_nets:instance",
-            kwargs_text=None,
-            input_sizes=["5"],
-            dtypes=[],
-            vocab=None,
-            input_files=[],
-            batch=2,
-            device="cpu",
-            seed=0,
+            ModelRequest(
+                "tests.models.run_nets:instance",
+                kwargs_text=None,
+                input_sizes=("5",),
+                dtypes=(),
+                vocab=None,
+                input_files=(),
+                batch=2,
+                seed=0,
+            )
         )
     assert model.training and model.fc.training and model.drop.training
     with pytest.raises(UsageError, match="--model-kwargs does not apply"):
         run_target(
-            "tests.models.run_nets:instance",
-            kwargs_text='{"p": 1}',
-            input_sizes=["4"],
-            dtypes=[],
-            vocab=None,
-            input_files=[],
-            batch=2,
-            device="cpu",
-            seed=0,
+            ModelRequest(
+                "tests.models.run_nets:instance",
+                kwargs_text='{"p": 1}',
+                input_sizes=("4",),
+                dtypes=(),
+                vocab=None,
+                input_files=(),
+                batch=2,
+                seed=0,
+            )
         )
 
 
@@ -303,45 +308,53 @@ def test_wrong_input_size_fails_at_the_first_layer() -> None:
     assert "fails in fc1 (Linear) given input [2, 5]: RuntimeError" in caught.value.message
 
 
-def test_too_large_is_refused_before_the_real_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    from nncli.core.model.user import target as usermodel
+def test_too_large_is_refused_within_the_one_build(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "refused_net.py").write_text(
+        "from torch import nn\nBUILT = []\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        BUILT.append(1)\n        super().__init__()\n"
+        "        self.fc1, self.fc2 = nn.Linear(4, 6), nn.Linear(6, 3)\n"
+        "    def forward(self, x):\n        return self.fc2(self.fc1(x))\n"
+    )
+    import sys
 
-    real_builds = []
-    build = usermodel.build_module
-
-    def counting(target: Any, kwargs: Any, *, meta: bool, **rest: Any) -> Any:
-        if not meta:
-            real_builds.append(target)
-        return build(target, kwargs, meta=meta, **rest)
-
-    monkeypatch.setattr(usermodel, "build_module", counting)
-    # Net(4, 6, 3): 51 float32 parameters = 204 bytes, and 2 × 4 inputs = 32 bytes.
+    spec = f"{tmp_path / 'refused_net.py'}:Net"
+    # Net: 51 float32 parameters = 204 bytes, and 2 × 4 inputs = 32 bytes. The bias of
+    # fc2 would go past 235 bytes: it is made on meta, and the full size is reported.
     monkeypatch.setenv("NNCLI_MEMORY_LIMIT", "235")
     with pytest.raises(RuntimeFailure) as caught:
-        run("Net", "4")
-    assert "needs about 236 B on cpu" in caught.value.message
-    assert "nothing was allocated" in caught.value.message
-    assert real_builds == []
+        run_target(ModelRequest(spec, input_sizes=("4",), batch=2))
+    assert "the model and a batch of 2 needs about 236 B on cpu" in caught.value.message
+    built = [m for name, m in sys.modules.items() if name.startswith("_nncli_user_refused_net")]
+    assert [len(m.BUILT) for m in built] == [1]  # built once, never again
     monkeypatch.setenv("NNCLI_MEMORY_LIMIT", "236")
-    run("Net", "4")
-    assert len(real_builds) == 1
+    result = run_target(ModelRequest(spec, input_sizes=("4",), batch=2))
+    assert result.outputs[0].shape == [2, 3]
+    built = [m for name, m in sys.modules.items() if name.startswith("_nncli_user_refused_net")]
+    assert sorted(len(m.BUILT) for m in built) == [1, 1]  # one construction per command
 
 
 def test_a_7b_model_is_refused_without_allocating(monkeypatch: pytest.MonkeyPatch) -> None:
     from nncli.core.memory import format_bytes
 
-    monkeypatch.setenv("NNCLI_MEMORY_LIMIT", "4GiB")
+    # Below the first tensor (the 500 MiB embedding): nothing is allocated, the rest of
+    # the constructor runs on meta, and the refusal names the model's full size.
+    monkeypatch.setenv("NNCLI_MEMORY_LIMIT", "256MiB")
     with pytest.raises(RuntimeFailure) as caught:
         run_target(
-            "tests/models/decoder7b.py:Decoder",
-            kwargs_text=None,
-            input_sizes=["16"],
-            dtypes=["long"],
-            vocab=None,
-            input_files=[],
-            batch=2,
-            device="cpu",
-            seed=0,
+            ModelRequest(
+                "tests/models/decoder7b.py:Decoder",
+                kwargs_text=None,
+                input_sizes=("16",),
+                dtypes=("long",),
+                vocab=None,
+                input_files=(),
+                batch=2,
+                seed=0,
+            )
         )
     # Llama-2-7B's 6,738,415,616 float32 parameters, and 2 × 16 int64 token ids.
     need = format_bytes(6_738_415_616 * 4 + 2 * 16 * 8)
@@ -425,7 +438,7 @@ def test_beyond_eight_outputs_only_their_lines_are_shown() -> None:
 
 
 def document(result: ModelRunResult, capsys: pytest.CaptureFixture[str]) -> Any:
-    emit_stream("run", model_run_document(result))
+    emit("run", model_run_document(result))
     return json.loads(capsys.readouterr().out)
 
 
@@ -481,7 +494,7 @@ def test_complex_and_bfloat16_values_are_json() -> None:
     assert [o.dtype for o in leaves] == ["complex64", "bfloat16"]
     result = ModelRunResult("m", "s", "cpu", 0, [], leaves, "random")
     buffer = io.StringIO()
-    from nncli.render.jsonstream import write_json
+    from nncli.render.jsonout import write_json
 
     write_json(buffer.write, model_run_document(result))
     doc = json.loads(buffer.getvalue())

@@ -5,15 +5,16 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from rich.console import Console
 
-from nncli.core.model.forward import NamedParam, RunResult
-from nncli.render import jsonstream
-from nncli.render.jsonout import emit
+from nncli.core.model.results import NamedParam, RunResult
+from nncli.render import jsonout
 from nncli.render.run_tables import MAX_COLUMNS, render_run
 
 from .conftest import check_golden
@@ -135,20 +136,56 @@ PAYLOAD = {
 }
 
 
+def plain_document(command: str, payload: Mapping[Any, Any]) -> str:
+    """What ``json.dumps`` prints for the document as plain JSON types (the writer
+    before it streamed): the bytes the streamed writer must reproduce."""
+    document = {"schema_version": jsonout.SCHEMA_VERSION, "command": command}
+    document.update(jsonout.to_jsonable(payload))
+    return json.dumps(document, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 @pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 16])
-def test_streamed_json_is_byte_for_byte_the_emitted_document(
+def test_streamed_json_is_byte_for_byte_the_plain_document(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    monkeypatch.setattr(jsonstream, "STREAM_CHUNK_VALUES", chunk)
+    monkeypatch.setattr(jsonout, "STREAM_CHUNK_VALUES", chunk)
     params = [NamedParam("w", [2, 2], np.eye(2, dtype=np.float32))]
-    emit("run", {**PAYLOAD, "params": params})
-    expected = capsys.readouterr().out
-    jsonstream.emit_stream("run", {**PAYLOAD, "params": params})
+    payload = {**PAYLOAD, "params": params}
+    jsonout.emit("run", payload)
     streamed = capsys.readouterr().out
-    assert streamed == expected
+    assert streamed == plain_document("run", payload)
     doc = json.loads(streamed)
     assert doc["output"] == [[0.5, None], [None, -1.0], [pytest.approx(1e-30), 2.0]]
     assert doc["params"] == [{"name": "w", "shape": [2, 2], "values": [[1.0, 0.0], [0.0, 1.0]]}]
+
+
+ODD_ARRAYS = {
+    "text": np.array(["é", "中文", 'a"b']),
+    "complex": np.array([1 + 2j, np.nan + 0j]),
+    "bools": np.array([[True, False]]),
+    "ints": np.arange(5, dtype=np.int8),
+    "cube": np.arange(8.0).reshape(2, 2, 2),
+    "zero_dim": np.array(2.5),
+    "scalar": np.float32(0.1),
+    "nested": {"deep": [np.array([np.inf, 1.0]), (1, "x")], 3: None},
+    "plain": [0.5, float("nan"), {"k": "ü"}],
+}
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 1 << 16])
+def test_every_kind_of_array_streams_as_the_plain_document(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(jsonout, "STREAM_CHUNK_VALUES", chunk)
+    jsonout.emit("plot", ODD_ARRAYS)
+    assert capsys.readouterr().out == plain_document("plot", ODD_ARRAYS)
+
+
+def test_the_command_and_schema_version_come_first(capsys: pytest.CaptureFixture[str]) -> None:
+    jsonout.emit("loss", {"a": 1, "command": "ignored?", "values": np.zeros(2)})
+    text = capsys.readouterr().out
+    assert text.startswith('{"schema_version": 1, "command": "ignored?", "a": 1')
+    assert text == plain_document("loss", {"a": 1, "command": "ignored?", "values": np.zeros(2)})
 
 
 def test_a_failure_mid_stream_exits_non_zero(cli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,8 +197,8 @@ def test_a_failure_mid_stream_exits_non_zero(cli, monkeypatch: pytest.MonkeyPatc
             raise OSError(28, "No space left on device")
         return True
 
-    monkeypatch.setattr(jsonstream, "STREAM_CHUNK_VALUES", 4)
-    monkeypatch.setattr(jsonstream, "_all_finite", fail_on_second_chunk)
+    monkeypatch.setattr(jsonout, "STREAM_CHUNK_VALUES", 4)
+    monkeypatch.setattr(jsonout, "_plain_numbers", fail_on_second_chunk)
     out = cli("run", "--json", "--batch", "10")
     assert out.exit_code == 1
     assert "No space left on device" in out.stderr

@@ -13,7 +13,7 @@ from torch import nn
 
 from nncli.core.model.build import build_model
 from nncli.core.model.config import bundled_configs, load_config
-from nncli.core.model.summarize import summarize_model
+from nncli.core.model.hooks import summarize_module
 from nncli.render.tables import init_label
 
 from .conftest import check_golden
@@ -140,7 +140,16 @@ def test_brackets_in_layer_names_print_literally(capsys: pytest.CaptureFixture[s
     from nncli.render.tables import render_summary
 
     model = nn.Sequential(OrderedDict([("[red]x[/red]", nn.Linear(2, 2)), ("[y]", nn.ReLU())]))
-    result = summarize_model(model, (1, 2), device="cpu", name="[m]", source="[s].toml")
+    result = summarize_module(
+        model,
+        (torch.zeros(1, 2),),
+        {},
+        device="cpu",
+        depth=1,
+        functional=False,
+        name="[m]",
+        source="[s].toml",
+    )
     render_summary(result, stdout_console())
     out = capsys.readouterr().out
     for text in ("[red]x[/red]", "[y]", "[m]", "[s].toml"):

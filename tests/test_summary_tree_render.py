@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from nncli.core.model.budgets import Budget
-from nncli.core.model.summarize import LayerRow, Memory, SummaryResult
+from nncli.core.model.results import LayerRow, Memory, SummaryResult
 from nncli.render.console import stdout_console
 from nncli.render.tables import format_shape, is_tree, render_summary, tree_labels
 

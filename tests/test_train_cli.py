@@ -310,14 +310,15 @@ def test_surface_is_the_models_own_output(tmp_path: Path) -> None:
     import torch
 
     from nncli.core.train.datasets import generate
+    from nncli.core.train.surface import GRID, surface
     from nncli.core.train.trainer import RunConfig, model_spec, train
-    from nncli.render.train_figure import GRID, surface
 
     ds = generate("moons", samples=40, seed=0, features=["x", "y", "xy"])
     spec = model_spec(ds, config=None, hidden=(4,), activation="tanh", init=None)
     config = RunConfig("tanh", None, "adam", 0.05, (4,), "bce_with_logits")
     run = train(ds, config, spec, epochs=2, batch=8, seed=0, device="cpu")
-    xs, ys, z = surface(ds, run)
+    grid = surface(ds, run)
+    xs, ys, z = grid.xs, grid.ys, grid.values
     i, j = 7, GRID - 3
     x, y = float(xs[j]), float(ys[i])
     with torch.no_grad():

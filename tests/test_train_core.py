@@ -17,8 +17,8 @@ from torch import nn
 from nncli.core.model.config import parse_config
 from nncli.core.train import trainer
 from nncli.core.train.datasets import generate
+from nncli.core.train.optimizers import OPTIMIZERS, check_optimizer
 from nncli.core.train.trainer import (
-    OPTIMIZERS,
     RunConfig,
     check_hyperparameters,
     default_loss,
@@ -126,7 +126,7 @@ def _hand_loop(data, optimizer, lr, epochs, batch, seed, weight_decay=0.0, l1=0.
     return rows
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_history_matches_a_hand_written_loop(optimizer):
     data, result = _run(
         optimizer=optimizer, lr=0.05, epochs=4, batch=24, weight_decay=1e-3, stats_every=1
@@ -521,8 +521,8 @@ def test_good_hyperparameters_pass():
 
 def test_unknown_optimizer():
     with pytest.raises(UsageError, match="unknown optimizer 'adma'"):
-        trainer.check_optimizer("adma")
-    assert trainer.check_optimizer("Adam") == "adam"
+        check_optimizer("adma")
+    assert check_optimizer("Adam") == "adam"
 
 
 # ------------------------------------------------------------------ Ctrl-C
@@ -533,11 +533,11 @@ def test_ctrl_c_stops_after_the_current_step(monkeypatch):
     spec = model_spec(data, config=None, hidden=(4,), activation="tanh", init=None)
     run = RunConfig("tanh", None, "adam", 0.03, (4,), "bce_with_logits")
     previous = signal.getsignal(signal.SIGINT)
-    make = trainer._make_optimizer
+    adam = OPTIMIZERS["adam"]
     steps = []
 
-    def counting(run, params):
-        optimizer = make(run, params)
+    def counting(params, lr, weight_decay):
+        optimizer = adam.make(params, lr, weight_decay)
         step = optimizer.step
 
         def step_then_signal(*args, **kwargs):
@@ -549,7 +549,7 @@ def test_ctrl_c_stops_after_the_current_step(monkeypatch):
         optimizer.step = step_then_signal
         return optimizer
 
-    monkeypatch.setattr(trainer, "_make_optimizer", counting)
+    monkeypatch.setitem(OPTIMIZERS, "adam", dataclasses.replace(adam, make=counting))
     result = train(data, run, spec, epochs=50, batch=50, seed=0, device="cpu")
     assert result.interrupted
     assert len(steps) == 7  # the step in flight finished, and no other began
@@ -557,7 +557,7 @@ def test_ctrl_c_stops_after_the_current_step(monkeypatch):
     assert result.history[-1].partial and result.history[-1].steps == 1
     assert not result.history[2].partial and result.history[2].steps == 2
     assert signal.getsignal(signal.SIGINT) is previous  # the handler is restored
-    monkeypatch.setattr(trainer, "_make_optimizer", make)
+    monkeypatch.setitem(OPTIMIZERS, "adam", adam)
     full = train(data, run, spec, epochs=3, batch=50, seed=0, device="cpu")
     assert [vars(r) for r in full.history] == [vars(r) for r in result.history[:3]]
 

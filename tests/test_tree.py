@@ -15,8 +15,8 @@ from torchinfo.layer_info import LayerInfo
 
 from nncli.core.model.build import build_model
 from nncli.core.model.config import load_config
+from nncli.core.model.counting import MULT_ADDS_RULE
 from nncli.core.model.hooks import (
-    TREE_MULT_ADDS_RULE,
     ForwardFailed,
     collect_tree,
     fold,
@@ -26,7 +26,8 @@ from nncli.core.model.hooks import (
     torchinfo_macs,
     torchinfo_size,
 )
-from nncli.core.model.summarize import LayerRow, collect, propagate_shapes, summarize_model
+from nncli.core.model.results import LayerRow
+from nncli.core.model.summarize import summarize_spec
 
 
 def pruned_linear() -> nn.Module:
@@ -387,21 +388,32 @@ def test_summarize_module_describes_inputs_and_folds() -> None:
     assert result.total_params == 8 + 10 == sum(r.params for r in result.layers)
     assert result.mult_adds == 2 * 8 + 2 * 10  # torchinfo: first output dim × params
     assert result.memory.input == 2 * 3 * 4 + 2 * 4 * 8
-    assert result.mult_adds_rule == TREE_MULT_ADDS_RULE
+    assert result.mult_adds_rule == MULT_ADDS_RULE
 
 
-def test_the_config_fast_path_makes_the_tree_paths_rows() -> None:
+def test_the_config_arithmetic_makes_the_tree_paths_rows() -> None:
     spec = load_config("deep_tanh")
     built = build_model(spec, meta=True)
     x = torch.empty(3, spec.input_features, device="meta")
-    fast = propagate_shapes(built.model, x, built.inits, built.init_args)
-    assert fast is not None
-    assert fast == collect(built.model, x, built.inits, built.init_args)
+    fast = summarize_spec(spec, 3, "cpu")
+    tree = collect_tree(
+        built.model, (x,), {}, functional=False, inits=built.inits, init_args=built.init_args
+    )
+    assert (fast.layers, fast.memory) == tree
 
 
 def test_tied_weights_mult_adds_count_the_whole_layer() -> None:
     tied = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 4))
     tied[2].weight = tied[0].weight
-    result = summarize_model(tied, (2, 4), device="cpu")
+    result = summarize_module(
+        tied,
+        (torch.zeros(2, 4),),
+        {},
+        device="cpu",
+        depth=1,
+        functional=False,
+        name="tied",
+        source="<memory>",
+    )
     info = torchinfo.summary(tied, input_data=torch.zeros(2, 4), verbose=0)
     assert result.mult_adds == info.total_mult_adds == 2 * 20 * 2

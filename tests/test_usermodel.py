@@ -15,12 +15,10 @@ import torch
 import torchinfo
 from torch import nn
 
-from nncli.core.model.user.target import (
-    build_module,
-    parse_model_kwargs,
-    resolve_target,
-    summarize_target,
-)
+from nncli.core.model.user.call import build_module
+from nncli.core.model.user.request import ModelRequest
+from nncli.core.model.user.summary import summarize_target
+from nncli.core.model.user.target import parse_model_kwargs, resolve_target
 from nncli.errors import RuntimeFailure, UsageError
 from tests.models import user_nets
 
@@ -32,19 +30,21 @@ def spec(name: str, file: Path = NETS) -> str:
     return f"{file}:{name}"
 
 
-def summarize(target: str, sizes: list[str] | None = None, **options: Any) -> Any:
-    defaults: dict[str, Any] = {
-        "kwargs_text": None,
-        "input_sizes": ["3,8,8"] if sizes is None else sizes,
-        "dtypes": None,
-        "vocab": None,
-        "input_files": None,
-        "batch": 2,
-        "device": "cpu",
-        "depth": 3,
-        "functional": None,
-    }
-    return summarize_target(target, **{**defaults, **options})
+LISTS = ("input_sizes", "dtypes", "input_files")
+
+
+def summarize(
+    target: str,
+    sizes: list[str] | None = None,
+    *,
+    depth: int = 3,
+    functional: bool | None = None,
+    **options: Any,
+) -> Any:
+    options["input_sizes"] = ["3,8,8"] if sizes is None else sizes
+    fields: dict[str, Any] = {k: tuple(v or ()) if k in LISTS else v for k, v in options.items()}
+    request = ModelRequest(target, **{"batch": 2, "device": "cpu", **fields})
+    return summarize_target(request, depth=depth, functional=functional)
 
 
 def usage_error(target: str) -> UsageError:

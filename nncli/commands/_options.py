@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from nncli.core.device import DEVICE_CHOICES, ENV_VAR
+from nncli.core.model.config import bundled_configs
 from nncli.limits import SEED_MAX, check_int, check_seed
+
+if TYPE_CHECKING:
+    from nncli.core.model.spec import ModelSpec
 
 __all__ = ["SEED_MAX", "check_at_least", "check_int", "check_seed"]
 
@@ -17,8 +21,6 @@ def _complete_device(incomplete: str) -> list[str]:
 
 
 def _complete_config(incomplete: str) -> list[str]:
-    from nncli.core.model.config import bundled_configs
-
     return [c for c in bundled_configs() if c.startswith(incomplete)]
 
 
@@ -26,7 +28,7 @@ JsonOpt = Annotated[
     bool,
     typer.Option(
         "--json",
-        help="Print exactly one JSON document on stdout (keys documented in the README).",
+        help="Print exactly one JSON document on stdout (keys in docs/json.md).",
         rich_help_panel="Output",
     ),
 ]
@@ -54,10 +56,7 @@ ConfigOpt = Annotated[
         "--config",
         "-c",
         metavar="PATH|NAME",
-        help=(
-            "Model config: a TOML file, or a bundled name (demo, mnist_mlp, deep_tanh, "
-            "wide_10b, lenet5, cifar_cnn)."
-        ),
+        help=f"Model config: a TOML file, or a bundled name ({', '.join(bundled_configs())}).",
         autocompletion=_complete_config,
         show_default="demo",
     ),
@@ -85,9 +84,71 @@ def lang_option(what: str, panel: str) -> Any:
     )
 
 
+# --- Figures: shared by every command that saves one ---------------------------------
+
+MIN_DPI, MAX_DPI = 10, 1200
+
+
+def dpi_option(panel: str) -> Any:
+    """``--dpi DPI`` (default 150, from the parameter): the resolution of .png output."""
+    return typer.Option(
+        "--dpi", metavar="DPI", help="Resolution of .png output.", rich_help_panel=panel
+    )
+
+
+def show_option(panel: str) -> Any:
+    """``--show``: also open a window; the file is written either way."""
+    return typer.Option(
+        "--show",
+        help="Also open a window (until closed); without a display, a warning only.",
+        rich_help_panel=panel,
+    )
+
+
+def check_dpi(dpi: int) -> int:
+    """``--dpi`` within [MIN_DPI, MAX_DPI], else a usage error naming it."""
+    from nncli.errors import UsageError
+
+    if not MIN_DPI <= dpi <= MAX_DPI:
+        raise UsageError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {dpi}")
+    return dpi
+
+
 def check_at_least(option: str, value: int, minimum: int = 1) -> int:
     """An integer option within [minimum, MAX_SIZE] (see :mod:`nncli.limits`)."""
     return check_int(option, value, minimum)
+
+
+# --- Config models and checkpoints: shared by summary and run ---------------------------
+
+WeightsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--weights",
+        "-w",
+        metavar="FILE",
+        help=(
+            "Use the trained weights of a checkpoint written by `nncli train --save`; its "
+            "config is the model unless --config is given (then the two must match)."
+        ),
+        show_default=False,
+    ),
+]
+
+
+def model_and_weights(config: str | None, weights: str | None) -> tuple[ModelSpec, Any]:
+    """The model to use and, with ``--weights``, its trained state_dict.
+
+    The checkpoint carries its own config, so ``--weights`` alone is enough; with
+    ``--config`` too, load_checkpoint checks the two describe the same model (exit 2).
+    """
+    from nncli.core.model.config import load_config
+
+    if weights is None:
+        return load_config(config), None
+    from nncli.core.train.checkpoint import load_checkpoint
+
+    return load_checkpoint(weights, load_config(config) if config is not None else None)
 
 
 # --- Your own nn.Module (--model) and the tree: shared by summary and run -------------

@@ -12,9 +12,12 @@ from nncli.commands._options import (
     DeviceOpt,
     JsonOpt,
     SeedOpt,
+    check_dpi,
     check_int,
     check_seed,
+    dpi_option,
     lang_option,
+    show_option,
 )
 from nncli.core.init.inits import FAMILIES, scheme_names
 from nncli.core.init.theory import NONLINEARITIES
@@ -160,6 +163,8 @@ def init_stats(
         ),
     ] = None,
     lang: Annotated[str | None, lang_option("the --hist and --plot figures", OUTPUT_PANEL)] = None,
+    dpi: Annotated[int, dpi_option(OUTPUT_PANEL)] = 150,
+    show: Annotated[bool, show_option(OUTPUT_PANEL)] = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
     json_out: JsonOpt = False,
@@ -197,9 +202,11 @@ def init_stats(
         if number is not None:
             check_int(flag, number)
     check_seed(seed)
+    check_dpi(dpi)
     language = resolve_language(lang)
-    if lang is not None and hist is None and plot is None:
-        raise UsageError("--lang only applies to the figures; add --hist FILE or --plot FILE")
+    for flag, figure_option in (("--lang", lang), ("--show", show or None)):
+        if figure_option is not None and hist is None and plot is None:
+            raise UsageError(f"{flag} only applies to the figures; add --hist FILE or --plot FILE")
     resolved = resolve_all(schemes, given, spell=lambda n: "--" + n.replace("_", "-"))
     if depth is None:
         for flag, given_value in (("--batch", batch), ("--plot", plot)):
@@ -247,17 +254,20 @@ def init_stats(
 
     saved: list[str] = []
     drawn_in = None  # the language the figures were drawn in (zh falls back without a font)
+    warned: list[str] = []  # each figure reports a missing font or display: say it once
     if hist is not None or plot is not None:
-        from nncli.render.figures import apply_language
         from nncli.render.init_figures import depth_figure, hist_figure
 
-        drawn_in, lang_warning = apply_language(language)
-        if lang_warning is not None:
-            warn(lang_warning)
-        if hist is not None:
-            saved.append(str(hist_figure(result, hist, drawn_in)))
-        if plot is not None:
-            saved.append(str(depth_figure(result, plot, drawn_in)))
+        for path, draw in ((hist, hist_figure), (plot, depth_figure)):
+            if path is None:
+                continue
+            outcome = draw(result, path, lang=language, dpi=dpi, show=show)
+            drawn_in = outcome.language
+            saved.append(str(outcome.path))
+            for message in outcome.warnings:
+                if message not in warned:
+                    warned.append(message)
+                    warn(message)
 
     if json_out:
         from nncli.render.init_tables import init_stats_document

@@ -13,10 +13,18 @@ from typing import Annotated, Any
 
 import typer
 
-from nncli.commands._options import DeviceOpt, JsonOpt, check_int, lang_option
+from nncli.commands._options import (
+    DeviceOpt,
+    JsonOpt,
+    check_dpi,
+    check_int,
+    dpi_option,
+    lang_option,
+    show_option,
+)
+from nncli.core.loss.losses import LOSSES
 from nncli.errors import UsageError
 
-MIN_DPI, MAX_DPI = 10, 1200
 MAX_POINTS = 1_000_000  # the figure's samples; --json carries all of them
 MAX_CLASSES = 1_000
 DTYPES = ("float32", "float64")
@@ -40,6 +48,17 @@ def _complete_through(incomplete: str) -> list[str]:
 
 def _param_option(flag: str, help_text: str) -> Any:
     return typer.Option(flag, help=help_text, show_default=False, rich_help_panel=_PARAMS)
+
+
+def _takers(param: str) -> str:
+    """The losses that take a parameter, for its help: "huber", "a, b, c"."""
+    return ", ".join(entry.name for entry in LOSSES.values() if param in entry.param_names)
+
+
+def _with_input(kind: str) -> str:
+    """The losses with a second input of this kind: "gaussian_nll", "a and b"."""
+    names = [entry.name for entry in LOSSES.values() if entry.inputs == kind]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def loss(
@@ -82,7 +101,7 @@ def loss(
         typer.Option(
             "--pred2",
             metavar="VALUES|FILE",
-            help="The second input of cosine_embedding and margin_ranking.",
+            help=f"The second input of {_with_input('pair')}.",
             show_default=False,
             rich_help_panel=_NUMBERS,
         ),
@@ -92,7 +111,7 @@ def loss(
         typer.Option(
             "--var",
             metavar="VALUES|FILE",
-            help="gaussian_nll's predicted variance (default 1 for every element).",
+            help=f"{_with_input('pred_var')}'s predicted variance (default 1 for every element).",
             show_default=False,
             rich_help_panel=_NUMBERS,
         ),
@@ -172,12 +191,7 @@ def loss(
             rich_help_panel=_FIGURE,
         ),
     ] = None,
-    dpi: Annotated[
-        int,
-        typer.Option(
-            "--dpi", metavar="DPI", help="Resolution of .png output.", rich_help_panel=_FIGURE
-        ),
-    ] = 150,
+    dpi: Annotated[int, dpi_option(_FIGURE)] = 150,
     saturation: Annotated[
         float,
         typer.Option(
@@ -201,41 +215,39 @@ def loss(
         ),
     ] = "float64",
     lang: Annotated[str | None, lang_option("titles, labels and legend", _FIGURE)] = None,
-    show: Annotated[
-        bool,
-        typer.Option(
-            "--show",
-            help="Also open a window (until closed); without a display, a warning only.",
-            rich_help_panel=_FIGURE,
-        ),
-    ] = False,
-    delta: Annotated[float | None, _param_option("--delta", "huber: the threshold [1].")] = None,
-    beta: Annotated[float | None, _param_option("--beta", "smooth_l1: the threshold [1].")] = None,
+    show: Annotated[bool, show_option(_FIGURE)] = False,
+    delta: Annotated[
+        float | None, _param_option("--delta", f"{_takers('delta')}: the threshold [1].")
+    ] = None,
+    beta: Annotated[
+        float | None, _param_option("--beta", f"{_takers('beta')}: the threshold [1].")
+    ] = None,
     pos_weight: Annotated[
         float | None,
-        _param_option("--pos-weight", "bce_with_logits: the weight of positive examples [1]."),
+        _param_option(
+            "--pos-weight", f"{_takers('pos_weight')}: the weight of positive examples [1]."
+        ),
     ] = None,
     label_smoothing: Annotated[
         float | None,
-        _param_option("--label-smoothing", "cross_entropy: the smoothing, 0 to 1 [0]."),
-    ] = None,
-    margin: Annotated[
-        float | None,
         _param_option(
-            "--margin", "hinge_embedding, multi_margin, cosine_embedding, margin_ranking."
+            "--label-smoothing", f"{_takers('label_smoothing')}: the smoothing, 0 to 1 [0]."
         ),
     ] = None,
+    margin: Annotated[float | None, _param_option("--margin", f"{_takers('margin')}.")] = None,
     log_target: Annotated[
         bool | None,
         _param_option(
-            "--log-target/--no-log-target", "kl_div: the target is given as log-probabilities."
+            "--log-target/--no-log-target",
+            f"{_takers('log_target')}: the target is given as log-probabilities.",
         ),
     ] = None,
     log_input: Annotated[
         bool | None,
         _param_option(
             "--log-input/--no-log-input",
-            "poisson_nll: the prediction is the log of the rate [yes]; --no-log-input: the rate.",
+            f"{_takers('log_input')}: the prediction is the log of the rate [yes]; "
+            "--no-log-input: the rate.",
         ),
     ] = None,
     list_: Annotated[
@@ -269,6 +281,8 @@ def loss(
     the per-element losses and the gradient with respect to the prediction.
     """
     if list_:
+        from nncli.render.loss_tables import show_catalogue
+
         show_catalogue("loss", json_out)
         return
     losses = _resolve(names or [])
@@ -331,30 +345,9 @@ def loss(
 def losses(json_out: JsonOpt = False) -> None:
     """The catalogue of loss functions: task, what the prediction and target must be,
     the output activation each pairs with, and the tutorial's pairing table."""
+    from nncli.render.loss_tables import show_catalogue
+
     show_catalogue("losses", json_out)
-
-
-def show_catalogue(command: str, json_out: bool) -> None:
-    from nncli.core.loss.losses import LOSSES, PAIRINGS
-
-    entries = list(LOSSES.values())
-    if json_out:
-        from nncli.render.jsonout import emit
-
-        emit(
-            command,
-            {
-                "losses": [entry.properties() for entry in entries],
-                "pairings": [
-                    {"activation": act, "loss": name, "task": task} for act, name, task in PAIRINGS
-                ],
-            },
-        )
-        return
-    from nncli.render.console import stdout_console
-    from nncli.render.loss_tables import render_loss_catalogue
-
-    render_loss_catalogue(entries, stdout_console())
 
 
 def _resolve(names: list[str]) -> list[Any]:
@@ -412,8 +405,9 @@ def _figure_target(text: str | None) -> float | None:
 def _show_info(losses: list[Any], json_out: bool) -> None:
     if json_out:
         from nncli.render.jsonout import emit
+        from nncli.render.loss_tables import info_document
 
-        emit("loss", {"losses": [entry.properties() for entry in losses]})
+        emit("loss", info_document(losses))
         return
     from nncli.render.console import stdout_console
     from nncli.render.loss_tables import render_loss_info
@@ -436,7 +430,7 @@ def _numbers(
     dtype: str,
     json_out: bool,
 ) -> None:
-    from nncli.core.loss.losseval import REDUCTIONS, evaluate
+    from nncli.core.loss.losseval import EXTRA_OPTION, REDUCTIONS, evaluate
     from nncli.core.loss.lossinputs import parse_values
 
     if len(losses) != 1:
@@ -449,7 +443,7 @@ def _numbers(
         raise UsageError(f"--reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
     if target is None:
         raise UsageError(f"--pred needs --target: {entry.name} expects {entry.target}")
-    extra_flag = {"pred_var": "--var", "pair": "--pred2"}.get(entry.inputs)
+    extra_flag = EXTRA_OPTION.get(entry.inputs)
     for flag, value in (("--pred2", pred2), ("--var", var)):
         if value is not None and flag != extra_flag:
             raise UsageError(f"{flag} does not apply to {entry.name}")
@@ -513,8 +507,7 @@ def _figure(
         lo, hi = validate_range(*x_range)
         validate_spacing(lo, hi, points)
     threshold = validate_threshold(saturation)
-    if not MIN_DPI <= dpi <= MAX_DPI:
-        raise UsageError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {dpi}")
+    check_dpi(dpi)
     language = resolve_language(lang)
     path = check_output_path(
         output if output is not None else default_output(losses, through, language),
@@ -547,6 +540,7 @@ def _figure(
         warn(message)
     if json_out:
         from nncli.render.jsonout import emit
+        from nncli.render.loss_figure import figure_document
 
         emit("loss", figure_document(result, str(outcome.path), outcome.language))
         return
@@ -562,40 +556,3 @@ def default_output(losses: list[Any], through: str | None, language: str) -> str
     if through is not None:
         stem += f"_{through}"
     return f"{stem}_{language}.png" if language != "en" else f"{stem}.png"
-
-
-def figure_document(result: Any, output: str, language: str) -> dict[str, Any]:
-    """The ``--json`` document of a figure: the issue's keys, then the sampling."""
-    from nncli.core.loss.losses import get_loss
-
-    series = []
-    for curve in result.curves:
-        entry = get_loss(curve.loss).properties()
-        entry.update(
-            {
-                "loss": curve.loss,
-                "params": curve.params,
-                "x_kind": result.x_kind,  # the axis drawn, not the registry's default
-                "x": curve.x,
-                "value": curve.value,
-                "grad": curve.grad,
-                "saturation": [list(iv) for iv in curve.saturation],
-                "curve_notes": curve.notes,  # the registry's "notes" stay as they are
-            }
-        )
-        series.append(entry)
-    return {
-        "output": output,
-        "target": result.target,
-        "through": result.through,
-        "x_kind": result.x_kind,
-        "classes": result.classes,
-        "range": [result.lo, result.hi],
-        "points": result.points,
-        "dtype": result.dtype,
-        "device": result.device,
-        "saturation_threshold": result.threshold,
-        "language": language,
-        "findings": result.findings,
-        "series": series,
-    }

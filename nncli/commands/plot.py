@@ -7,10 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from nncli.commands._options import DeviceOpt, JsonOpt, lang_option
+from nncli.commands._options import (
+    DeviceOpt,
+    JsonOpt,
+    check_dpi,
+    dpi_option,
+    lang_option,
+    show_option,
+)
 from nncli.errors import UsageError
 
-MIN_DPI, MAX_DPI = 10, 1200
 # --json carries at most this many samples per series unless --full-data: ten
 # million points would be hundreds of MB of JSON and over a minute of encoding.
 JSON_POINTS = 10_000
@@ -69,12 +75,7 @@ def plot(
             rich_help_panel=_FIGURE,
         ),
     ] = None,
-    dpi: Annotated[
-        int,
-        typer.Option(
-            "--dpi", metavar="DPI", help="Resolution of .png output.", rich_help_panel=_FIGURE
-        ),
-    ] = 150,
+    dpi: Annotated[int, dpi_option(_FIGURE)] = 150,
     saturation: Annotated[
         float,
         typer.Option(
@@ -99,14 +100,7 @@ def plot(
         ),
     ] = None,
     lang: Annotated[str | None, lang_option("titles, labels and legend", _FIGURE)] = None,
-    show: Annotated[
-        bool,
-        typer.Option(
-            "--show",
-            help="Also open a window (until closed); without a display, a warning only.",
-            rich_help_panel=_FIGURE,
-        ),
-    ] = False,
+    show: Annotated[bool, show_option(_FIGURE)] = False,
     list_: Annotated[
         bool,
         typer.Option(
@@ -151,7 +145,7 @@ def plot(
     The figure is written without a display (matplotlib's Agg backend) unless --show.
     """
     if list_:
-        from nncli.commands.activations import show_catalogue
+        from nncli.render.activation_tables import show_catalogue
 
         show_catalogue("plot", json_out)
         return
@@ -174,8 +168,7 @@ def plot(
     points = validate_points(points)
     validate_spacing(lo, hi, points)
     threshold = validate_threshold(saturation)
-    if not MIN_DPI <= dpi <= MAX_DPI:
-        raise UsageError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {dpi}")
+    check_dpi(dpi)
     language = resolve_language(lang)
     target = check_output_path(
         output if output is not None else default_output(acts, language), FIGURE_FORMATS
@@ -199,6 +192,7 @@ def plot(
     for message in outcome.warnings:
         warn(message)
     if json_out:
+        from nncli.render.activation_tables import plot_document, stride_for, strided_indices
         from nncli.render.jsonout import emit
 
         limit = None if full_data else JSON_POINTS
@@ -221,20 +215,6 @@ def default_output(acts: list[Any], language: str) -> str:
     languages never overwrite each other (named by the language asked for)."""
     stem = "_".join(a.name for a in acts)
     return f"{stem}_{language}.png" if language != "en" else f"{stem}.png"
-
-
-def stride_for(points: int, limit: int | None) -> int:
-    """The step that keeps at most ``limit`` of ``points`` samples, both ends included."""
-    if limit is None or points <= limit:
-        return 1
-    return -(-(points - 1) // (limit - 1))
-
-
-def strided_indices(points: int, limit: int | None) -> Any:
-    import numpy as np
-
-    picked = np.arange(0, points, stride_for(points, limit))
-    return picked if picked[-1] == points - 1 else np.append(picked, points - 1)
 
 
 def _resolve(names: list[str]) -> list[Any]:
@@ -267,9 +247,10 @@ def _parameters(acts: list[Any], negative_slope: float | None) -> dict[str, floa
 
 def _show_info(acts: list[Any], json_out: bool) -> None:
     if json_out:
+        from nncli.render.activation_tables import catalogue_document
         from nncli.render.jsonout import emit
 
-        emit("plot", {"activations": [a.properties() for a in acts]})
+        emit("plot", catalogue_document(acts))
         return
     from nncli.render.activation_tables import render_info
     from nncli.render.console import stdout_console
@@ -279,48 +260,3 @@ def _show_info(acts: list[Any], json_out: bool) -> None:
         if i:
             console.print()
         render_info(act, console)
-
-
-def plot_document(
-    curves: list[Any], output: str, language: str, limit: int | None = None
-) -> dict[str, object]:
-    """The ``--json`` document: the figure's path and the sampled series.
-
-    With ``limit``, each series carries at most that many samples (every k-th, the
-    last one too); the intervals and maxima always come from every sample.
-    """
-    first = curves[0]
-    keep = strided_indices(first.points, limit)
-    series = []
-    for curve in curves:
-        entry = curve.activation.properties()
-        entry.update(
-            {
-                "activation": curve.name,
-                "params": curve.params,
-                "max_abs_derivative": curve.activation.max_abs_derivative(**curve.params),
-                "sampled_max_abs_dy": curve.max_abs_dy,
-                "sampled_argmax_abs_dy": curve.argmax_abs_dy,
-                "saturation": [list(iv) for iv in curve.saturation],
-                "saturation_rule": curve.rule,
-                "saturation_cutoff": curve.cutoff,
-                "dead": [list(iv) for iv in curve.dead],
-                "notes": curve.notes,
-                "x": curve.x[keep],
-                "y": curve.y[keep],
-                "dy": curve.dy[keep],
-            }
-        )
-        series.append(entry)
-    return {
-        "output": output,
-        "device": first.device,
-        "dtype": first.dtype,
-        "range": [float(first.x[0]), float(first.x[-1])],
-        "points": first.points,
-        "series_points": len(keep),
-        "series_stride": stride_for(first.points, limit),
-        "saturation_threshold": first.threshold,
-        "language": language,
-        "series": series,
-    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -16,28 +16,13 @@ from nncli.commands._options import (
     ModelOpt,
     SeedOpt,
     VocabOpt,
+    WeightsOpt,
     check_at_least,
     check_model_options,
     check_seed,
+    model_and_weights,
 )
 from nncli.errors import UsageError
-
-if TYPE_CHECKING:
-    from nncli.core.model.config import ModelSpec
-
-WeightsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--weights",
-        "-w",
-        metavar="FILE",
-        help=(
-            "Use the trained weights of a checkpoint written by `nncli train --save`; its "
-            "config is the model unless --config is given (then the two must match)."
-        ),
-        show_default=False,
-    ),
-]
 
 
 def _run_model(
@@ -55,44 +40,31 @@ def _run_model(
     from nncli.core.device import select_device
 
     chosen = select_device(device)
+    from nncli.core.model.user.request import ModelRequest
     from nncli.core.model.user.run import run_target
 
-    result = run_target(
+    request = ModelRequest(
         model,
         kwargs_text=model_kwargs,
-        input_sizes=list(input_size or []),
-        dtypes=list(dtype or []),
+        input_sizes=tuple(input_size or ()),
+        dtypes=tuple(dtype or ()),
         vocab=vocab,
-        input_files=files,
+        input_files=tuple(files),
         batch=5 if batch is None else batch,
         device=chosen,
         seed=seed,
     )
+    result = run_target(request)
     if json_out:
-        from nncli.render.jsonstream import emit_stream
+        from nncli.render.jsonout import emit
         from nncli.render.model_run import model_run_document
 
-        emit_stream("run", model_run_document(result))
+        emit("run", model_run_document(result))
         return
     from nncli.render.console import stdout_console
     from nncli.render.model_run import render_model_run
 
     render_model_run(result, stdout_console())
-
-
-def model_and_weights(config: str | None, weights: str | None) -> tuple[ModelSpec, Any]:
-    """The model to use and, with ``--weights``, its trained state_dict.
-
-    The checkpoint carries its own config, so ``--weights`` alone is enough; with
-    ``--config`` too, load_checkpoint checks the two describe the same model (exit 2).
-    """
-    from nncli.core.model.config import load_config
-
-    if weights is None:
-        return load_config(config), None
-    from nncli.core.train.checkpoint import load_checkpoint
-
-    return load_checkpoint(weights, load_config(config) if config is not None else None)
 
 
 def run(
@@ -191,27 +163,11 @@ def run(
         state_dict=state,
     )
     if json_out:
-        from nncli.render.jsonstream import emit_stream
+        from nncli.render.jsonout import emit
+        from nncli.render.run_tables import run_document
 
         # Streamed: the output rows are written in chunks, never held as Python floats.
-        emit_stream(
-            "run",
-            {
-                "model": result.model_name,
-                "config": result.source,
-                "device": result.device,
-                "seed": result.seed,
-                "weights": weights,  # the checkpoint, or null: the seed drew the weights
-                "input": result.input_source,
-                "input_shape": result.input_shape,
-                "output_shape": result.output_shape,
-                "output": result.output,
-                "predictions": result.predictions,  # null when the model has one output
-                "row_sums": result.row_sums,
-                "sums_to_one": result.sums_to_one,
-                "params": result.params,
-            },
-        )
+        emit("run", run_document(result, weights))
         return
     from nncli.render.console import stdout_console
     from nncli.render.run_tables import render_run

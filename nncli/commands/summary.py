@@ -1,8 +1,9 @@
 """``nncli summary``: the model's layers, parameter counts, mult-adds and memory.
 
 The model is a config (``--config``, default the tutorial's demo) or the user's own
-``nn.Module`` (``--model``). Either way it is built on torch's meta device: shapes
-and counts without weights. Budgets (``--max-params``, ``--max-memory``) are checked
+``nn.Module`` (``--model``). Neither allocates weights: a config's shapes and counts
+are computed from the config itself, a --model is built on torch's meta device.
+Budgets (``--max-params``, ``--max-memory``) are checked
 after the summary is printed, so a CI log always shows what was over.
 """
 
@@ -23,12 +24,11 @@ from nncli.commands._options import (
     ModelKwargsOpt,
     ModelOpt,
     VocabOpt,
+    WeightsOpt,
 )
-from nncli.commands.run import WeightsOpt
 
 if TYPE_CHECKING:
-    from nncli.core.model.budgets import Budget
-    from nncli.core.model.summarize import SummaryResult
+    from nncli.core.model.results import SummaryResult
 
 _BUDGETS = "CI budgets"
 
@@ -102,10 +102,11 @@ def summary(
 ) -> None:
     """Build the model (default: the tutorial's demo) and print its layers and parameters.
 
-    Shapes, counts and mult-adds come from torch's meta device: no weights are allocated,
-    so a 10-billion-parameter config, or a 7-billion-parameter --model, summarises in
-    seconds. A --model whose forward does not run on meta tensors is built for real
-    after a memory check, and the output says so.
+    No weights are allocated: a config's shapes, counts and mult-adds are computed from
+    the config, and a --model is built on torch's meta device. So a 10-billion-parameter
+    config, or a 7-billion-parameter --model, summarises in seconds. A --model whose
+    forward does not run on meta tensors is built for real after a memory check, and
+    the output says so.
 
     Exit codes: 0 printed (and within budget), 1 a budget exceeded or a runtime failure,
     2 bad input.
@@ -150,20 +151,20 @@ def summary(
 
     if model is not None:
         chosen = select_device(device)
-        from nncli.core.model.user.target import summarize_target
+        from nncli.core.model.user.request import ModelRequest
+        from nncli.core.model.user.summary import summarize_target
 
-        result = summarize_target(
+        request = ModelRequest(
             model,
             kwargs_text=model_kwargs,
-            input_sizes=list(input_size or []),
-            dtypes=list(dtype or []),
+            input_sizes=tuple(input_size or ()),
+            dtypes=tuple(dtype or ()),
             vocab=vocab,
-            input_files=list(input_files or []),
+            input_files=tuple(input_files or ()),
             batch=5 if batch is None else batch,
             device=chosen,
-            depth=depth,
-            functional=show_functions,
         )
+        result = summarize_target(request, depth=depth, functional=show_functions)
         state = None
     else:
         result, state = _config_summary(
@@ -176,10 +177,9 @@ def summary(
     budgets = check_budgets(result, max_params, max_memory)
     if json_out:
         from nncli.render.jsonout import emit
+        from nncli.render.tables import summary_document
 
-        document = summary_document(result, budgets)
-        document["weights"] = weights
-        emit("summary", document)
+        emit("summary", summary_document(result, budgets, weights))
     else:
         from nncli.render.console import stdout_console
         from nncli.render.tables import render_summary
@@ -198,7 +198,7 @@ def _config_summary(
     classic: bool,
     depth: int,
 ) -> tuple[SummaryResult, Any]:
-    from nncli.commands.run import model_and_weights
+    from nncli.commands._options import model_and_weights
     from nncli.core.device import select_device
 
     spec, state = model_and_weights(config, weights)
@@ -213,37 +213,3 @@ def _config_summary(
         needed = result.memory.params + 2 * result.memory.activations
         result.classic = classic_summary(spec, batch, chosen, needed)
     return result, state
-
-
-def summary_document(
-    result: SummaryResult, budgets: list[Budget] | None = None
-) -> dict[str, object]:
-    checked = list(budgets or [])
-    return {
-        "model": result.model_name,
-        "config": None if result.model_spec is not None else result.source,
-        "model_spec": result.model_spec,
-        "device": result.device,
-        "built_on": result.built_on,
-        "fallback": result.fallback,
-        "input_shape": result.input_shape,
-        "inputs": result.inputs,
-        "depth": result.depth,
-        "layers": result.layers,
-        "total_params": result.total_params,
-        "trainable_params": result.trainable_params,
-        "non_trainable_params": result.non_trainable_params,
-        "buffers": result.buffers,
-        "mult_adds": result.mult_adds,
-        "mult_adds_rule": result.mult_adds_rule,
-        "memory_bytes": {
-            "input": result.memory.input,
-            "activations": result.memory.activations,
-            "params": result.memory.params,
-            "buffers": result.memory.buffers,
-            "total": result.memory.total,
-        },
-        "budgets": {"ok": all(b.ok for b in checked), "checked": checked},
-        "notes": list(result.extras.get("notes", [])),
-        "classic": result.classic,
-    }

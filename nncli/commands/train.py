@@ -9,8 +9,8 @@ what the user varied.
 
 from __future__ import annotations
 
-import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,20 +24,21 @@ from nncli.commands._options import (
     check_seed,
     lang_option,
 )
+from nncli.core.loss.losses import train_default
+from nncli.core.train.datasets import DATASETS, DEFAULT_FEATURES, FEATURES, TASKS
+from nncli.core.train.optimizers import DEFAULT_OPTIMIZER, OPTIMIZERS
 from nncli.errors import RuntimeFailure, UsageError
 from nncli.fmt import num
 
 if TYPE_CHECKING:
-    from nncli.core.model.config import ModelSpec
+    from nncli.core.model.spec import ModelSpec
     from nncli.core.train.datasets import Dataset
-    from nncli.core.train.trainer import RunConfig, TrainRun
+    from nncli.core.train.plan import RunPlan
+    from nncli.core.train.trainer import TrainRun
 
 MIN_DPI, MAX_DPI = 10, 1200
 MAX_EPOCHS = 1_000_000
-CHECKPOINT_FORMATS = ("pt", "pth", "ckpt")  # torch.save files, by the usual names
-MAX_RUNS = 64  # a cartesian product grows fast; more runs than this is a typo, not a study
 DEFAULT_LR = 0.03  # TF Playground's default learning rate
-DEFAULT_OPTIMIZER = "adam"
 
 _DATA = "Data"
 _MODEL = "Model and optimiser"
@@ -49,12 +50,35 @@ def _opt(flag: str, help_text: str, panel: str, metavar: str | None = None, **kw
     return typer.Option(flag, help=help_text, rich_help_panel=panel, metavar=metavar, **kw)
 
 
+def _one_of(names: Iterable[str]) -> str:
+    """``a, b or c``."""
+    *rest, last = names
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def _datasets_text() -> str:
+    """``xor, circles, ... (classification), plane, sine (regression)``, from the registry."""
+    groups = [
+        ("classification", [d.name for d in DATASETS.values() if d.task != "regression"]),
+        ("regression", [d.name for d in DATASETS.values() if d.task == "regression"]),
+    ]
+    return ", ".join(f"{', '.join(names)} ({kind})" for kind, names in groups if names)
+
+
+# Help text read from the registries (core/train/datasets.py and optimizers.py, core/loss),
+# so that a new dataset, feature or optimiser appears in --help and the docs by itself.
+_DATASET_HELP = _datasets_text() + "."
+_FEATURES_HELP = f"Input features, any of {','.join(FEATURES)} (TF Playground's)."
+_OPTIMIZER_HELP = f"{_one_of(OPTIMIZERS)}; a comma list trains one run each."
+_LOSS_HELP = f"Loss; default from the task: {_one_of(train_default(t, None).name for t in TASKS)}."
+
+
 def train(
     dataset: Annotated[
         str | None,
         typer.Argument(
             metavar="DATASET",
-            help="xor, circles, moons, spiral, blobs (classification), plane, sine (regression).",
+            help=_DATASET_HELP,
             show_default=False,
         ),
     ] = None,
@@ -86,11 +110,11 @@ def train(
         str,
         _opt(
             "--features",
-            "Input features, any of x,y,x2,y2,xy,sinx,siny (TF Playground's).",
+            _FEATURES_HELP,
             _DATA,
             "F,F",
         ),
-    ] = "x,y",
+    ] = ",".join(DEFAULT_FEATURES),
     arms: Annotated[int, _opt("--arms", "spiral: the number of arms (classes).", _DATA, "K")] = 2,
     classes: Annotated[int, _opt("--classes", "blobs: the number of blobs.", _DATA, "K")] = 3,
     config: Annotated[
@@ -131,7 +155,7 @@ def train(
         str | None,
         _opt(
             "--loss",
-            "Loss; default from the task: bce_with_logits, cross_entropy or mse.",
+            _LOSS_HELP,
             _MODEL,
             "NAME",
         ),
@@ -140,7 +164,7 @@ def train(
         str,
         _opt(
             "--optimizer",
-            "sgd, momentum, adam, adamw or rmsprop; a comma list trains one run each.",
+            _OPTIMIZER_HELP,
             _MODEL,
             "NAME[,NAME]",
         ),
@@ -235,8 +259,21 @@ def train(
             weight_decay=weight_decay,
             l1=l1,
         )
-    files = _check_outputs(plot, save, lang)
-    plans = _plan_runs(ds, request, loss, weight_decay, l1)
+    files = _check_outputs(plot, save, lang, dpi)
+    from nncli.core.train.plan import plan_runs
+
+    plans = plan_runs(
+        ds,
+        config=request.config,
+        hidden=request.hidden,
+        activations=request.activations,
+        inits=request.inits,
+        optimizers=request.optimizers,
+        lrs=request.lrs,
+        loss=loss,
+        weight_decay=weight_decay,
+        l1=l1,
+    )
     _check_memory(ds, plans, batch, device)
     from nncli.core.device import select_device
 
@@ -269,13 +306,6 @@ class _Request:
     seed: int
     arms: int
     classes: int
-
-
-@dataclass
-class _Plan:
-    config: RunConfig
-    spec: ModelSpec
-    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -334,8 +364,7 @@ def _parse(**kw: Any) -> _Request:
     if (dataset is None) == (data is None):
         raise UsageError(
             "give one of DATASET or --data FILE",
-            hint="e.g. `nncli train moons`; datasets: xor, circles, moons, spiral, blobs, "
-            "plane, sine",
+            hint=f"e.g. `nncli train moons`; datasets: {', '.join(DATASETS)}",
         )
     if data is None and (kw["target"] is not None or kw["task"] is not None):
         raise UsageError("--target and --task apply to --data only")
@@ -365,7 +394,8 @@ def _parse(**kw: Any) -> _Request:
         config = load_config(kw["config"])
     from nncli.core.activation.activations import get_activation
     from nncli.core.init.inits import get_scheme
-    from nncli.core.train.trainer import check_optimizer
+    from nncli.core.train.optimizers import check_optimizer
+    from nncli.core.train.plan import check_run_count
 
     optimizers = list(
         dict.fromkeys(check_optimizer(n) for n in split_list("--optimizer", kw["optimizer"]))
@@ -385,9 +415,7 @@ def _parse(**kw: Any) -> _Request:
         arms=kw["arms"],
         classes=kw["classes"],
     )
-    count = len(request.activations) * len(request.inits) * len(optimizers) * len(request.lrs)
-    if count > MAX_RUNS:
-        raise UsageError(f"the comma lists make {count} runs; at most {MAX_RUNS} are allowed")
+    check_run_count(request.activations, request.inits, optimizers, request.lrs)
     return request
 
 
@@ -425,12 +453,13 @@ def _load_dataset(
     )
 
 
-def _check_outputs(plot: str | None, save: str | None, lang: str | None) -> _Files:
+def _check_outputs(plot: str | None, save: str | None, lang: str | None, dpi: int) -> _Files:
     """Output paths are proved writable before training, never after minutes of it."""
+    from nncli.core.train.checkpoint import EXTENSIONS as CHECKPOINT_FORMATS
     from nncli.files import check_output_path
     from nncli.render.figures import FIGURE_FORMATS, resolve_language
 
-    files = _Files(lang=resolve_language(lang))
+    files = _Files(lang=resolve_language(lang), dpi=dpi)
     if plot is not None:
         files.plot = str(check_output_path(plot, FIGURE_FORMATS))
     if save is not None:
@@ -440,45 +469,7 @@ def _check_outputs(plot: str | None, save: str | None, lang: str | None) -> _Fil
     return files
 
 
-def _plan_runs(
-    ds: Dataset, request: _Request, loss: str | None, weight_decay: float, l1: float
-) -> list[_Plan]:
-    from nncli.core.train.trainer import (
-        DEFAULT_ACTIVATION,
-        RunConfig,
-        check_targets,
-        model_spec,
-        resolve_loss,
-    )
-
-    plans = []
-    for act, ini, opt, rate in itertools.product(
-        request.activations, request.inits, request.optimizers, request.lrs
-    ):
-        spec = model_spec(
-            ds,
-            config=request.config,
-            hidden=request.hidden,
-            activation=act if request.config is not None else (act or DEFAULT_ACTIVATION),
-            init=ini,
-        )
-        chosen, warnings = resolve_loss(ds.task, spec, loss)
-        check_targets(ds, chosen)
-        run = RunConfig(
-            activation=None if request.config is not None else (act or DEFAULT_ACTIVATION),
-            init=ini,
-            optimizer=opt,
-            lr=rate,
-            hidden=request.hidden,
-            loss=chosen,
-            weight_decay=weight_decay,
-            l1=l1,
-        )
-        plans.append(_Plan(run, spec, warnings))
-    return plans
-
-
-def _check_memory(ds: Dataset, plans: list[_Plan], batch: int, device: str | None) -> None:
+def _check_memory(ds: Dataset, plans: list[RunPlan], batch: int, device: str | None) -> None:
     from nncli.core.device import select_device
     from nncli.core.memory import ensure_fits
     from nncli.core.train.trainer import estimate_bytes
@@ -488,42 +479,22 @@ def _check_memory(ds: Dataset, plans: list[_Plan], batch: int, device: str | Non
     ensure_fits(need, where, f"training {ds.name} (data x model, batch {batch})")
 
 
-def run_label(run: RunConfig, varied: list[str] | None = None) -> str:
-    """``relu/kaiming_normal``: the values the comma lists varied (all of them by default)."""
-    parts = {
-        "activation": run.activation or "config",
-        "init": run.init or "default",
-        "optimizer": run.optimizer,
-        "lr": f"lr={run.lr:g}",
-    }
-    keys = varied if varied else list(parts)
-    return "/".join(parts[k] for k in keys)
-
-
-def varied_keys(runs: list[RunConfig]) -> list[str]:
-    keys = []
-    for key in ("activation", "init", "optimizer", "lr"):
-        if len({getattr(r, key) for r in runs}) > 1:
-            keys.append(key)
-    return keys
-
-
 def _train_all(
     ds: Dataset,
-    plans: list[_Plan],
+    plans: list[RunPlan],
     epochs: int,
     batch: int,
     seed: int,
     device: str,
     silent: bool,
 ) -> tuple[list[TrainRun], bool]:
+    from nncli.core.train.plan import run_names
     from nncli.core.train.trainer import train as train_one
     from nncli.render.progress import progress
 
     runs: list[TrainRun] = []
-    varied = varied_keys([p.config for p in plans])
-    for index, plan in enumerate(plans, 1):
-        name = run_label(plan.config, varied) if len(plans) > 1 else ds.name
+    names = run_names([p.config for p in plans], ds.name)
+    for index, (plan, name) in enumerate(zip(plans, names, strict=True), 1):
         label = f"train {name}" + (f" ({index}/{len(plans)})" if len(plans) > 1 else "")
         bar_cm = _no_bar() if silent else progress(label)
         with bar_cm as step:
@@ -604,11 +575,12 @@ def _report(ds: Dataset, runs: list[TrainRun], files: _Files, json_out: bool) ->
 
 def _gate(runs: list[TrainRun], accuracy: float | None, loss: float | None) -> None:
     """CI gates on every run's final test metric; all misses are named in one message."""
+    from nncli.core.train.plan import run_names
+
     misses = []
-    varied = varied_keys([r.config for r in runs])
-    for run in runs:
+    names = run_names([r.config for r in runs], "the run")
+    for run, name in zip(runs, names, strict=True):
         last = run.history[-1] if run.history else None
-        name = run_label(run.config, varied) if len(runs) > 1 else "the run"
         if accuracy is not None:
             got = last.test_accuracy if last is not None else None
             if got is None or not got >= accuracy:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nncli.errors import RuntimeFailure, UsageError, unknown_name
@@ -20,7 +22,27 @@ if TYPE_CHECKING:
 ENV_VAR = "NNCLI_DEVICE"
 
 
+# Device nodes a Linux GPU driver creates: NVIDIA (desktop and Jetson), AMD ROCm, WSL.
+# Without any of them no GPU can be available, so "auto" needs no torch import
+# (1-1.5 s) to find the CPU: a config's summary is pure arithmetic and needs none.
+_GPU_NODES = ("nvidia*", "nvhost*", "nvmap", "kfd", "dxg")
+
+
+def _torch_needed(platform: str) -> bool:
+    """Whether only torch can tell: it is loaded already, or this OS might have the device."""
+    if "torch" in sys.modules:
+        return True
+    if platform == "mps":
+        return sys.platform == "darwin"
+    if not sys.platform.startswith("linux"):
+        return True
+    dev = Path("/dev")
+    return any(next(dev.glob(pattern), None) is not None for pattern in _GPU_NODES)
+
+
 def _cuda_available() -> bool:
+    if not _torch_needed("cuda"):
+        return False
     import torch
 
     return bool(torch.cuda.is_available())
@@ -33,6 +55,8 @@ def _cuda_count() -> int:
 
 
 def _mps_available() -> bool:
+    if not _torch_needed("mps"):
+        return False
     import torch
 
     mps = getattr(torch.backends, "mps", None)

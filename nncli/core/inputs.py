@@ -1,5 +1,7 @@
-"""User-supplied rows of numbers from a .csv or .npy file: ``nncli run --input``,
-``nncli loss --pred/--target``.
+"""The one reader of the user's numbers in .csv and .npy files: rows for ``nncli run
+--input``, ``nncli loss --pred/--target`` and ``nncli train --data`` (:func:`read_rows`,
+:func:`read_header`), and the .npy arrays of ``--model --input`` (:func:`npy_header`,
+:func:`load_npy`).
 
 Every problem with a file is a usage error (exit 2) that names the option and
 the file, and, for a bad value, where it is: the line and column of a CSV, the
@@ -9,10 +11,11 @@ the user raw.
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -81,7 +84,7 @@ def read_rows(
         raise source.error(
             f"unsupported format {source.path.suffix or '(none)'!r}; use .csv or .npy"
         )
-    source.check_file()
+    check_file(source.path, source.option)
     locate: Locate = _npy_location
     try:
         if ext == "npy":
@@ -106,18 +109,7 @@ class _Source:
         return str(self.path)
 
     def error(self, message: str) -> UsageError:
-        return UsageError(f"{self.option} {self.path}: {message}")
-
-    def check_file(self) -> None:
-        try:
-            exists, is_file = self.path.exists(), self.path.is_file()
-        except (OSError, ValueError) as exc:  # a name too long, a NUL byte in it
-            reason = getattr(exc, "strerror", None) or exc
-            raise self.error(f"cannot be opened ({reason})") from exc
-        if not exists:
-            raise self.error("no such file")
-        if not is_file:
-            raise self.error("is not a regular file (a directory?)")
+        return _error(self.option, self.path, message)
 
     def check_width(self, where: str, values: int) -> None:
         """``values`` in a row is the model's input features; with any width, at least one."""
@@ -178,6 +170,111 @@ def _as_float(source: _Source, data: np.ndarray, locate: Locate, dtype: str) -> 
 
 
 # --- .npy -------------------------------------------------------------------
+# The one .npy reader: run --input and loss --pred (rows of numbers, through
+# read_rows) and the user's own model's --input (arrays of any shape, through
+# core.model.user.inputs). The header is read and checked first, so each caller's
+# rules and the memory check run before numpy loads any data.
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    """What a .npy file's header promises; the file holds all of its data."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    offset: int  # where the data starts
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def check_file(path: str | Path, option: str) -> None:
+    """A usage error unless ``path`` is an existing regular file."""
+    file = Path(path)
+    try:
+        exists, is_file = file.exists(), file.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte in it
+        reason = getattr(exc, "strerror", None) or exc
+        raise _error(option, path, f"cannot be opened ({reason})") from exc
+    if not exists:
+        raise _error(option, path, "no such file")
+    if not is_file:
+        raise _error(option, path, "is not a regular file (a directory?)")
+
+
+def npy_header(path: str | Path, option: str) -> NpyHeader:
+    """The shape and dtype of a .npy file, checked, without reading its data: numpy's
+    magic string and format version, a header numpy can parse, and a file long
+    enough for the data the header promises. Any dtype; callers apply their own.
+    Messages name ``option`` and ``path`` as given."""
+    check_file(path, option)
+    file = Path(path)
+    try:
+        with file.open("rb") as f:
+            shape, dtype = _npy_header(path, option, f)
+            offset = f.tell()
+        size = file.stat().st_size
+    except OSError as exc:  # permissions, a file that vanished, an I/O error
+        raise _error(option, path, f"cannot be read ({exc.strerror or exc})") from exc
+    header = NpyHeader(shape, dtype, offset)
+    if size - offset < header.nbytes:
+        raise _error(
+            option,
+            path,
+            f"is truncated: its header promises {header.nbytes:,} bytes of {dtype} data, "
+            f"the file holds {max(size - offset, 0):,}",
+        )
+    return header
+
+
+def load_npy(path: str | Path, option: str) -> np.ndarray:
+    """The array of a .npy file whose header :func:`npy_header` has checked."""
+    import numpy as np
+
+    try:
+        with Path(path).open("rb") as f:
+            return np.lib.format.read_array(f, allow_pickle=False)
+    except (ValueError, EOFError) as exc:
+        raise _error(option, path, f"not a valid .npy array ({exc})") from exc
+    except OSError as exc:
+        raise _error(option, path, f"cannot be read ({exc.strerror or exc})") from exc
+
+
+def _error(option: str, path: Path | str, message: str) -> UsageError:
+    return UsageError(f"{option} {path}: {message}")
+
+
+def _npy_header(path: str | Path, option: str, f: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
+    import numpy as np
+
+    magic = f.read(len(NPY_MAGIC) + 2)
+    if not magic:
+        raise _error(
+            option, path, "empty file (0 bytes), not a .npy file; save an array with numpy.save"
+        )
+    if magic.startswith(ZIP_MAGIC):
+        raise _error(
+            option,
+            path,
+            "not a .npy file: it is an .npz archive (numpy.savez); save one array with numpy.save",
+        )
+    if len(magic) < len(NPY_MAGIC) + 2 or not magic.startswith(NPY_MAGIC):
+        raise _error(option, path, "not a .npy file (it does not start with numpy's magic string)")
+    version = (magic[-2], magic[-1])
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    if version not in readers:
+        raise _error(option, path, f"unsupported .npy format version {version[0]}.{version[1]}")
+    try:
+        shape, _fortran, dtype = readers[version](f)
+    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+        raise _error(option, path, f"not a valid .npy header ({exc})") from exc
+    if any(int(n) < 0 for n in shape):
+        raise _error(option, path, f"not a valid .npy header (negative shape {list(shape)})")
+    return tuple(int(n) for n in shape), dtype
 
 
 def _npy_location(row: int, col: int) -> tuple[str, str | None]:
@@ -185,66 +282,13 @@ def _npy_location(row: int, col: int) -> tuple[str, str | None]:
 
 
 def _read_npy(source: _Source, itemsize: int) -> np.ndarray:
-    """Check the magic, header, dtype and shape before numpy reads any data;
-    ``itemsize`` is that of the float type the values will be converted to."""
-    import numpy as np
-
-    with source.path.open("rb") as f:
-        shape, dtype = _npy_header(source, f)
-        rows = 1 if len(shape) == 1 else shape[0]
-        source.check_rows(rows)
-        width = shape[-1] if len(shape) <= 2 else math.prod(shape[1:])
-        source.check_width("each row" if rows > 1 else "the row", width)
-        count = rows * width
-        data_start = f.tell()
-        size = source.path.stat().st_size
-        if size - data_start < count * dtype.itemsize:
-            raise source.error(
-                f"is truncated: its header promises {count * dtype.itemsize:,} bytes of "
-                f"{dtype} data, the file holds {max(size - data_start, 0):,}",
-            )
-        # The array as stored plus its float copy, before numpy allocates either.
-        ensure_fits(
-            count * (dtype.itemsize + itemsize),
-            "cpu",
-            f"reading {source.option} {source} ({rows:,} rows)",
-        )
-        f.seek(0)
-        try:
-            data = np.lib.format.read_array(f, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise source.error(f"not a valid .npy array ({exc})") from exc
-    return data.reshape(rows, width)
-
-
-def _npy_header(source: _Source, f: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
-    import numpy as np
-
-    magic = f.read(len(NPY_MAGIC) + 2)
-    if not magic:
-        raise source.error("empty file (0 bytes); expected a .npy array written by numpy.save")
-    if magic.startswith(ZIP_MAGIC):
-        raise source.error(
-            "not a .npy file: it is a zip archive (.npz, from numpy.savez); "
-            "save one array with numpy.save",
-        )
-    if len(magic) < len(NPY_MAGIC) + 2 or not magic.startswith(NPY_MAGIC):
-        raise source.error("not a .npy file (it does not start with numpy's magic string)")
-    version = (magic[-2], magic[-1])
-    readers = {
-        (1, 0): np.lib.format.read_array_header_1_0,
-        (2, 0): np.lib.format.read_array_header_2_0,
-    }
-    if version not in readers:
-        raise source.error(f"unsupported .npy format version {version[0]}.{version[1]}")
-    try:
-        shape, _fortran, dtype = readers[version](f)
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
-        raise source.error(f"not a valid .npy header ({exc})") from exc
+    """Rows of real numbers from a .npy file: the header, dtype and shape are checked
+    before numpy reads any data; ``itemsize`` is that of the float type the values
+    will be converted to."""
+    header = npy_header(source.path, source.option)
+    shape, dtype = header.shape, header.dtype
     if dtype.kind not in NUMERIC_KINDS or dtype.names is not None or dtype.hasobject:
         raise source.error(f"expected real numbers, got dtype {dtype}")
-    if any(int(n) < 0 for n in shape):
-        raise source.error(f"not a valid .npy header (negative shape {list(shape)})")
     if len(shape) > 2 and source.shape is not None and len(source.shape) > 1:
         # Images stored as they are: (rows, channels, height, width).
         if tuple(shape[1:]) != source.shape:
@@ -255,10 +299,64 @@ def _npy_header(source: _Source, f: IO[bytes]) -> tuple[tuple[int, ...], np.dtyp
             )
     elif len(shape) not in (1, 2):
         raise source.error(f"expected a 1-D row or a 2-D array of rows, got shape {list(shape)}")
-    return tuple(int(n) for n in shape), dtype
+    rows = 1 if len(shape) == 1 else shape[0]
+    source.check_rows(rows)
+    width = shape[-1] if len(shape) <= 2 else math.prod(shape[1:])
+    source.check_width("each row" if rows > 1 else "the row", width)
+    # The array as stored plus its float copy, before numpy allocates either.
+    count = rows * width
+    ensure_fits(
+        count * (dtype.itemsize + itemsize),
+        "cpu",
+        f"reading {source.option} {source} ({rows:,} rows)",
+    )
+    return load_npy(source.path, source.option).reshape(rows, width)
 
 
 # --- .csv -------------------------------------------------------------------
+# Comma-separated, with the csv module's quoting ("1.5","2"; a header "a,b",c), one
+# row per line; blank lines and # comments are skipped.
+
+
+def _cells(text: str) -> list[str]:
+    """The cells of one CSV line, quotes removed and whitespace stripped."""
+    if '"' not in text:  # the common case, and what csv.reader gives for it
+        return [cell.strip() for cell in text.split(",")]
+    (cells,) = csv.reader([text], skipinitialspace=True)
+    return [cell.strip() for cell in cells]
+
+
+def _csv_lines(f: IO[str]) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of each line that is not blank or a ``#`` comment."""
+    for number, line in enumerate(f, start=1):
+        text = line.strip()
+        if text and not text.startswith("#"):
+            yield number, _cells(text)
+
+
+def _open_text(path: Path) -> IO[str]:
+    # utf-8-sig drops a byte-order mark; newline=None takes \n, \r\n and \r.
+    return path.open(encoding="utf-8-sig", newline=None)
+
+
+def _is_header(cells: list[str]) -> bool:
+    """A first line with no number in it names the columns."""
+    return not any(map(_NUMBER.fullmatch, cells))
+
+
+def read_header(path: str | Path, option: str = "--data") -> tuple[int, list[str]] | None:
+    """A CSV's header, which :func:`read_rows` skips: its line number and the column
+    names, unquoted; None when the first line is data or the file is not a CSV."""
+    file = Path(path)
+    if file.suffix.lower() != ".csv":
+        return None
+    try:
+        with _open_text(file) as f:
+            for number, cells in _csv_lines(f):
+                return (number, cells) if _is_header(cells) else None
+    except UnicodeDecodeError as exc:
+        raise _error(option, file, f"is not UTF-8 text (byte {exc.start:,}: {exc.reason})") from exc
+    return None
 
 
 def _read_csv(source: _Source) -> tuple[np.ndarray, Locate]:
@@ -273,14 +371,9 @@ def _read_csv(source: _Source) -> tuple[np.ndarray, Locate]:
     lines = array("q")  # the file line of each row, for messages
     header: int | None = None
     try:
-        # utf-8-sig drops a byte-order mark; newline=None takes \n, \r\n and \r.
-        with source.path.open(encoding="utf-8-sig", newline=None) as f:
-            for number, line in enumerate(f, start=1):
-                text = line.strip()
-                if not text or text.startswith("#"):
-                    continue
-                cells = [c.strip() for c in text.split(",")]
-                if not lines and header is None and not any(map(_NUMBER.fullmatch, cells)):
+        with _open_text(source.path) as f:
+            for number, cells in _csv_lines(f):
+                if not lines and header is None and _is_header(cells):
                     header = number
                     continue
                 source.check_width(f"line {number}", len(cells))
@@ -322,8 +415,8 @@ def _spelled_finite(text: str) -> bool:
 
 def _cell(source: _Source, line: int, col: int) -> str:
     """The text of one cell, read again for a message (1e400 reads as inf)."""
-    with source.path.open(encoding="utf-8-sig", newline=None) as f:
-        for number, text in enumerate(f, start=1):
+    with _open_text(source.path) as f:
+        for number, cells in _csv_lines(f):
             if number == line:
-                return text.strip().split(",")[col].strip()[:40]
+                return cells[col][:40]
     return "?"  # pragma: no cover - the file changed while it was read

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from nncli.fmt import num
-from nncli.render.figures import FigureOutcome, render_and_save
+from nncli.render.figures import FigureOutcome, new_figure, render_and_save
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -128,14 +128,7 @@ def build_figure(curves: Sequence[Curve], lang: str, pyplot_module: Any = None) 
     # and their peaks are what the right panel is for.
     limits = None if single else _focus(curves, legends[0][1], text)
     size = (WIDTH, TOP + AXES_HEIGHT + BELOW_AXES)
-    if pyplot_module is not None:
-        fig = pyplot_module.figure(figsize=size)
-    else:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=size)
-        FigureCanvasAgg(fig)  # a renderer to measure the legends with; nothing is drawn
+    fig = new_figure(size, pyplot_module)  # its canvas measures the legends
     _place_axes(fig, size[1], BELOW_AXES)
     left, right = fig.subplots(1, 2)
 

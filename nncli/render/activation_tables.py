@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -58,6 +58,27 @@ def render_catalogue(activations: Sequence[Activation], console: Console) -> Non
         ],
         CATALOGUE_CAPTION,
     )
+
+
+def catalogue_document(activations: Sequence[Activation]) -> dict[str, Any]:
+    """The ``--json`` document of the catalogue (``activations``, ``plot --list``) and of
+    ``plot --info``: every property of each activation."""
+    return {"activations": [a.properties() for a in activations]}
+
+
+def show_catalogue(command: str, json_out: bool) -> None:
+    """Every activation, as ``--json`` or the table: ``nncli activations`` and
+    ``nncli plot --list`` print the same (the command only names the document)."""
+    from nncli.core.activation.activations import ACTIVATIONS
+    from nncli.render.console import stdout_console
+
+    entries = list(ACTIVATIONS.values())
+    if json_out:
+        from nncli.render.jsonout import emit
+
+        emit(command, catalogue_document(entries))
+        return
+    render_catalogue(entries, stdout_console())
 
 
 def _catalogue_table(
@@ -255,3 +276,65 @@ def _vanishing_rows(
             ),
         ]
     return [(f"|f′| < {num(t)}", where)]
+
+
+# ------------------------------------------------------------------ plot --json
+
+
+def stride_for(points: int, limit: int | None) -> int:
+    """The step that keeps at most ``limit`` of ``points`` samples, both ends included."""
+    if limit is None or points <= limit:
+        return 1
+    return -(-(points - 1) // (limit - 1))
+
+
+def strided_indices(points: int, limit: int | None) -> Any:
+    import numpy as np
+
+    picked = np.arange(0, points, stride_for(points, limit))
+    return picked if picked[-1] == points - 1 else np.append(picked, points - 1)
+
+
+def plot_document(
+    curves: list[Any], output: str, language: str, limit: int | None = None
+) -> dict[str, object]:
+    """The ``--json`` document: the figure's path and the sampled series.
+
+    With ``limit``, each series carries at most that many samples (every k-th, the
+    last one too); the intervals and maxima always come from every sample.
+    """
+    first = curves[0]
+    keep = strided_indices(first.points, limit)
+    series = []
+    for curve in curves:
+        entry = curve.activation.properties()
+        entry.update(
+            {
+                "activation": curve.name,
+                "params": curve.params,
+                "max_abs_derivative": curve.activation.max_abs_derivative(**curve.params),
+                "sampled_max_abs_dy": curve.max_abs_dy,
+                "sampled_argmax_abs_dy": curve.argmax_abs_dy,
+                "saturation": [list(iv) for iv in curve.saturation],
+                "saturation_rule": curve.rule,
+                "saturation_cutoff": curve.cutoff,
+                "dead": [list(iv) for iv in curve.dead],
+                "notes": curve.notes,
+                "x": curve.x[keep],
+                "y": curve.y[keep],
+                "dy": curve.dy[keep],
+            }
+        )
+        series.append(entry)
+    return {
+        "output": output,
+        "device": first.device,
+        "dtype": first.dtype,
+        "range": [float(first.x[0]), float(first.x[-1])],
+        "points": first.points,
+        "series_points": len(keep),
+        "series_stride": stride_for(first.points, limit),
+        "saturation_threshold": first.threshold,
+        "language": language,
+        "series": series,
+    }

@@ -147,6 +147,21 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> Pa
     return atomic_write(target, write)
 
 
+def new_figure(size: tuple[float, float], pyplot_module: Any = None, **options: Any) -> Figure:
+    """A figure of ``size`` inches. Through pyplot when one is given (``--show`` shows
+    it in a window); else a bare ``Figure`` on an Agg canvas, which needs no display and
+    can measure text (legend sizes) before anything is drawn. ``options`` go to both."""
+    if pyplot_module is not None:
+        figure: Figure = pyplot_module.figure(figsize=size, **options)
+        return figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, **options)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 @dataclass
 class FigureOutcome:
     path: Path

@@ -1,10 +1,10 @@
 """Figures of ``nncli init-stats``: weight histograms against the theoretical density,
 and per-layer activation and gradient size through a deep stack on log axes.
 
-Built on matplotlib's ``Figure`` directly: pyplot and its GUI machinery are never
-imported, and nothing here can block or need a display. The language is applied by
-the caller (:func:`nncli.render.figures.apply_language`); these functions only pick
-the strings.
+Saved, like every figure, through :func:`nncli.render.figures.render_and_save`: the
+file is built on matplotlib's ``Figure`` directly, so it cannot block or need a
+display; only ``--show`` builds it again through pyplot, for the window. The language
+is applied there; these functions only pick the strings.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import itertools
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nncli.fmt import num
-from nncli.render.figures import save_figure
+from nncli.render.figures import FigureOutcome, new_figure, render_and_save
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -84,20 +83,30 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def _new_figure(width: float, height: float) -> Figure:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
 # --- weight histograms ------------------------------------------------------------------
 
 
-def hist_figure(result: InitStatsResult, path: str | os.PathLike[str], lang: str = "en") -> Path:
-    return save_figure(build_hist_figure(result, lang), path)
+def hist_figure(
+    result: InitStatsResult,
+    path: str | os.PathLike[str],
+    *,
+    lang: str = "en",
+    dpi: int = 150,
+    show: bool = False,
+) -> FigureOutcome:
+    """Build and save the histograms (``--hist``); with ``show`` and a display, show them."""
+    return render_and_save(
+        lambda language, plt: build_hist_figure(result, language, plt),
+        path,
+        lang=lang,
+        dpi=dpi,
+        show=show,
+    )
 
 
-def build_hist_figure(result: InitStatsResult, lang: str = "en") -> Figure:
+def build_hist_figure(
+    result: InitStatsResult, lang: str = "en", pyplot_module: Any = None
+) -> Figure:
     """One panel per scheme: the weight histogram (as a density) and the theory over it.
 
     Panels share the x axis when several schemes are compared, so their spreads can be
@@ -107,7 +116,7 @@ def build_hist_figure(result: InitStatsResult, lang: str = "en") -> Figure:
     items = result.results
     cols = 1 if len(items) == 1 else 2
     rows = math.ceil(len(items) / cols)
-    fig = _new_figure(6.4 * cols, 4.4 * rows)
+    fig = new_figure((6.4 * cols, 4.4 * rows), pyplot_module, layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     ranges = [_hist_range(res) for res in items]
     shared = None
@@ -255,15 +264,31 @@ class _Series:
     backward: bool = False  # gradients travel from the last layer down
 
 
-def depth_figure(result: InitStatsResult, path: str | os.PathLike[str], lang: str = "en") -> Path:
-    return save_figure(build_depth_figure(result, lang), path)
+def depth_figure(
+    result: InitStatsResult,
+    path: str | os.PathLike[str],
+    *,
+    lang: str = "en",
+    dpi: int = 150,
+    show: bool = False,
+) -> FigureOutcome:
+    """Build and save the depth figure (``--plot``); with ``show`` and a display, show it."""
+    return render_and_save(
+        lambda language, plt: build_depth_figure(result, language, plt),
+        path,
+        lang=lang,
+        dpi=dpi,
+        show=show,
+    )
 
 
-def build_depth_figure(result: InitStatsResult, lang: str = "en") -> Figure:
+def build_depth_figure(
+    result: InitStatsResult, lang: str = "en", pyplot_module: Any = None
+) -> Figure:
     """Per-layer activation std (left) and gradient rms (right), one line per scheme."""
     text = TEXT[lang]
     props = [(_name(r), r.propagation) for r in result.results if r.propagation is not None]
-    fig = _new_figure(12, 5)
+    fig = new_figure((12, 5), pyplot_module, layout="constrained")
     left, right = fig.subplots(1, 2)
     acts, grads = [], []
     for i, (scheme, prop) in enumerate(props):

@@ -12,7 +12,8 @@ from rich.text import Text
 from nncli.core.init.initstats import InitStatsResult, SchemeStats
 from nncli.core.init.propagation import LayerStats, Propagation
 from nncli.fmt import num
-from nncli.render.tables import natural_width, new_table
+from nncli.render.fit import fits_unwrapped
+from nncli.render.tables import new_table
 
 LAYER_ROWS = 12  # above 2 × this many layers the table shows the first and last ones
 OVERFLOW_CONTEXT = 1  # rows shown either side of an overflow layer hidden in the middle
@@ -50,7 +51,7 @@ def render_init_stats(result: InitStatsResult, console: Console) -> None:
     )
     for columns, with_check in layouts:
         table = _stats_table(result, columns, with_check)
-        if natural_width(console, table) <= console.width:
+        if fits_unwrapped(table, console):
             break
     console.print(table)
     if "variance" not in columns:

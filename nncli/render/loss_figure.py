@@ -125,6 +125,41 @@ def render_loss_figure(
     )
 
 
+def figure_document(result: LossCurves, output: str, language: str) -> dict[str, Any]:
+    """The ``--json`` document of a figure: the issue's keys, then the sampling."""
+    series = []
+    for curve in result.curves:
+        entry = dict(curve.properties)  # the registry entry, then this curve
+        entry.update(
+            {
+                "loss": curve.loss,
+                "params": curve.params,
+                "x_kind": result.x_kind,  # the axis drawn, not the registry's default
+                "x": curve.x,
+                "value": curve.value,
+                "grad": curve.grad,
+                "saturation": [list(iv) for iv in curve.saturation],
+                "curve_notes": curve.notes,  # the registry's "notes" stay as they are
+            }
+        )
+        series.append(entry)
+    return {
+        "output": output,
+        "target": result.target,
+        "through": result.through,
+        "x_kind": result.x_kind,
+        "classes": result.classes,
+        "range": [result.lo, result.hi],
+        "points": result.points,
+        "dtype": result.dtype,
+        "device": result.device,
+        "saturation_threshold": result.threshold,
+        "language": language,
+        "findings": result.findings,
+        "series": series,
+    }
+
+
 def variable(result: LossCurves) -> str:
     from nncli.core.loss.losscurves import x_symbol
 

@@ -11,7 +11,8 @@ from rich.text import Text
 
 from nncli.core.loss.losseval import LossEvaluation
 from nncli.fmt import num
-from nncli.render.run_tables import MAX_COLUMNS, MAX_ROWS, _blocks, _table, packed
+from nncli.render.fit import packed
+from nncli.render.run_tables import MAX_COLUMNS, MAX_ROWS, folded_tables
 from nncli.render.tables import new_table, shape
 
 DIGITS = 6  # significant digits: enough to check a hand calculation
@@ -101,11 +102,7 @@ def _row_tables(ev: LossEvaluation, console: Console) -> tuple[list[Table], list
         ("target", _targets(ev, len(shown))),
         ("loss", [num(v, DIGITS) for v in _flat(ev.elements)[: len(shown)]]),
     ]
-    blocks = _blocks(console, len(shown), columns, tail)
-    tables = [
-        _table(len(shown), columns[start:end] + (tail if end == len(columns) else []))
-        for start, end in blocks
-    ]
+    tables = folded_tables(console, len(shown), columns, tail)
     if classes > 3:  # short headers fit more classes side by side
         tables[0].title = "[j]: ∂L/∂pred of class j"
     hidden = []
@@ -123,7 +120,7 @@ def _targets(ev: LossEvaluation, rows: int) -> list[str]:
 
 
 def _soft(ev: LossEvaluation) -> bool:
-    """cross_entropy with rows of class probabilities as the target."""
+    """Rows of class probabilities (soft labels) as the target, as cross_entropy takes."""
     return ev.target_shape == ev.pred_shape
 
 

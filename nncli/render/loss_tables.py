@@ -18,7 +18,8 @@ from nncli.core.loss.losscurves import x_symbol
 from nncli.core.loss.losses import PAIRINGS, Loss
 from nncli.fmt import num
 from nncli.render.activation_tables import describe_intervals, x_formatter
-from nncli.render.tables import fit_columns, new_table, print_bullets, print_fitted
+from nncli.render.fit import fit
+from nncli.render.tables import new_table, print_bullets, print_fitted
 
 if TYPE_CHECKING:
     from nncli.core.loss.losscurves import LossCurve, LossCurves
@@ -30,6 +31,37 @@ CATALOGUE_CAPTION = (
 SUMMARY_COLUMNS = ("Name", "Task", "Loss", "Pairs with")
 INPUT_COLUMNS = ("Name", "Prediction", "Target")
 _NO_WRAP = ("Name", "Task")
+
+
+def catalogue_document(losses: Sequence[Loss]) -> dict[str, Any]:
+    """The ``--json`` document of ``nncli losses`` and ``loss --list``: every registry
+    entry and the tutorial's pairing table."""
+    return {
+        "losses": [entry.properties() for entry in losses],
+        "pairings": [
+            {"activation": act, "loss": name, "task": task} for act, name, task in PAIRINGS
+        ],
+    }
+
+
+def info_document(losses: Sequence[Loss]) -> dict[str, Any]:
+    """The ``--json`` document of ``loss NAME... --info``: the named registry entries."""
+    return {"losses": [entry.properties() for entry in losses]}
+
+
+def show_catalogue(command: str, json_out: bool) -> None:
+    """Every loss, as ``--json`` or the tables: ``nncli losses`` and ``nncli loss --list``
+    print the same (the command only names the document)."""
+    from nncli.core.loss.losses import LOSSES
+    from nncli.render.console import stdout_console
+
+    entries = list(LOSSES.values())
+    if json_out:
+        from nncli.render.jsonout import emit
+
+        emit(command, catalogue_document(entries))
+        return
+    render_loss_catalogue(entries, stdout_console())
 
 
 def render_loss_catalogue(losses: Sequence[Loss], console: Console) -> None:
@@ -115,7 +147,7 @@ def render_pairings(console: Console, highlight: str | None = None) -> None:
         mark = "▶" if loss == highlight else ""
         style = "bold" if loss == highlight else None
         table.add_row(mark, activation, loss, task, style=style)
-    fit_columns(table, console)
+    fit(table, console, share="proportional")
     console.print(table)
 
 

@@ -13,10 +13,11 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from nncli.core.model.forward import SUM_TOLERANCE, RunResult
+from nncli.core.model.results import SUM_TOLERANCE, RunResult
 from nncli.core.model.user.run import ModelRunResult, OutputTensor
 from nncli.fmt import num
-from nncli.render.run_tables import MAX_COLUMNS, MAX_ROWS, output_tables, packed
+from nncli.render.fit import packed
+from nncli.render.run_tables import MAX_COLUMNS, MAX_ROWS, output_tables
 from nncli.render.tables import shape
 
 # The values of this many outputs are shown; a model that returns a long list of
@@ -194,7 +195,7 @@ def model_run_document(result: ModelRunResult) -> dict[str, Any]:
     """``run --json``'s document for ``--model``: run's keys (``config`` and ``weights``
     null, ``output`` the first tensor output's values) plus every output by path.
 
-    Values stay numpy arrays so :func:`nncli.render.jsonstream.emit_stream` writes
+    Values stay numpy arrays so :func:`nncli.render.jsonout.emit` writes
     them in chunks.
     """
     tensors = [o for o in result.outputs if o.values is not None]

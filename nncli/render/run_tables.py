@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from nncli.core.model.forward import SUM_TOLERANCE, NamedParam, RunResult
+from nncli.core.model.results import SUM_TOLERANCE, NamedParam, RunResult
 from nncli.fmt import fixed
-from nncli.render.tables import natural_width, new_table, shape
+from nncli.render.fit import fits_unwrapped, pack, packed
+from nncli.render.tables import new_table, shape
 
 MAX_ROWS = 20  # the terminal shows this many output rows; --json carries all of them
 MAX_COLUMNS = 40  # and this many output columns, folded into blocks that fit the width
 PLACES = 6  # decimals of an output value (scientific beyond fmt.FIXED_LIMIT)
+
+Column = tuple[str, list[str]]  # a header and its cells, one a row
 
 
 def render_run(result: RunResult, console: Console) -> None:
@@ -52,19 +54,6 @@ def render_run(result: RunResult, console: Console) -> None:
         render_params(result.params, console)
 
 
-def packed(parts: list[str], width: int, separator: str = " · ") -> list[list[str]]:
-    """``parts`` grouped into lines that, joined by ``separator``, fit ``width``;
-    lines break only between parts, so "N(0, 1)" or a shape is never split."""
-    lines = [[parts[0]]]
-    for part in parts[1:]:
-        used = sum(map(cell_len, lines[-1])) + cell_len(separator) * len(lines[-1])
-        if used + cell_len(part) <= width:  # cells, not characters: 中文 takes two each
-            lines[-1].append(part)
-        else:
-            lines.append([part])
-    return lines
-
-
 def output_tables(result: RunResult, console: Console) -> list[Table]:
     """The shown rows as tables that fit the console width.
 
@@ -74,70 +63,31 @@ def output_tables(result: RunResult, console: Console) -> list[Table]:
     """
     shown = result.output[:MAX_ROWS, :MAX_COLUMNS]
     values = [[fixed(v, PLACES) for v in row] for row in shown.tolist()]
-    tail: list[tuple[str, list[str]]] = []
+    tail: list[Column] = []
     if result.predictions is not None:  # a model with one output has nothing to pick
         tail.append(("argmax", [str(p) for p in result.predictions[:MAX_ROWS].tolist()]))
     if result.softmax_output:
         tail.append(("sum", [fixed(s, PLACES) for s in result.row_sums[:MAX_ROWS].tolist()]))
     columns = [(f"out[{j}]", [row[j] for row in values]) for j in range(shown.shape[1])]
-    blocks = _blocks(console, len(values), columns, tail)
-    return [
-        _table(len(values), columns[start:end] + (tail if end == len(columns) else []))
-        for start, end in blocks
-    ]
+    return folded_tables(console, len(values), columns, tail)
 
 
-def _blocks(
-    console: Console,
-    rows: int,
-    columns: list[tuple[str, list[str]]],
-    tail: list[tuple[str, list[str]]],
-) -> list[tuple[int, int]]:
-    """``(start, end)`` of each block: as few blocks as fit, then evened out, so ten
-    columns fold as 5 + 5 rather than 9 + 1."""
-    greedy: list[tuple[int, int]] = []
-    start = 0
-    while start < len(columns) or not greedy:
-        end = _fitting(console, rows, columns, start, tail)
-        greedy.append((start, end))
-        start = end
-    count = len(greedy)
-    size = -(-len(columns) // count)  # ceil: the last block, which has the tail, is smallest
-    even = [(i, min(i + size, len(columns))) for i in range(0, len(columns), size)]
-    if len(even) == count and all(
-        _fits(console, _table(rows, columns[a:b] + (tail if b == len(columns) else [])))
-        for a, b in even
-    ):
-        return even
-    return greedy
+def folded_tables(
+    console: Console, rows: int, columns: list[Column], tail: list[Column]
+) -> list[Table]:
+    """``columns`` beside a row number, folded into as few blocks as fit the width and
+    then evened out (ten columns fold as 5 + 5 rather than 9 + 1). The last block also
+    carries ``tail`` (argmax, sum); when they do not fit beside it, its last value
+    column moves on to a final block."""
+
+    def block(start: int, end: int) -> Table:
+        return _table(rows, columns[start:end] + (tail if end == len(columns) else []))
+
+    blocks = pack(len(columns), lambda a, b: fits_unwrapped(block(a, b), console), even=True)
+    return [block(start, end) for start, end in blocks or [(0, 0)]]
 
 
-def _fitting(
-    console: Console,
-    rows: int,
-    columns: list[tuple[str, list[str]]],
-    start: int,
-    tail: list[tuple[str, list[str]]],
-) -> int:
-    """The end of the longest run of value columns from ``start`` that fits (at least one).
-
-    The last block also carries ``tail`` (argmax, sum); when they do not fit beside
-    it, its last value column moves on to a final block.
-    """
-    end = start + 1
-    while end < len(columns) and _fits(console, _table(rows, columns[start : end + 1])):
-        end += 1
-    last = end == len(columns) and end - start > 1
-    if last and not _fits(console, _table(rows, columns[start:end] + tail)):
-        end -= 1
-    return end
-
-
-def _fits(console: Console, table: Table) -> bool:
-    return natural_width(console, table) <= console.width
-
-
-def _table(rows: int, columns: Sequence[tuple[str, list[str]]]) -> Table:
+def _table(rows: int, columns: Sequence[Column]) -> Table:
     table = new_table()
     table.add_column("row", justify="right", no_wrap=True)
     for header, _cells in columns:
@@ -160,3 +110,23 @@ def render_params(params: list[NamedParam], console: Console) -> None:
         )
         console.print(f"{p.name} {shape(p.shape)}", style="bold")
         console.out(text)
+
+
+def run_document(result: RunResult, weights: str | None) -> dict[str, Any]:
+    """``run --json``'s document for a config. Values stay numpy arrays, so that
+    :func:`nncli.render.jsonout.emit` streams them in chunks."""
+    return {
+        "model": result.model_name,
+        "config": result.source,
+        "device": result.device,
+        "seed": result.seed,
+        "weights": weights,  # the checkpoint, or null: the seed drew the weights
+        "input": result.input_source,
+        "input_shape": result.input_shape,
+        "output_shape": result.output_shape,
+        "output": result.output,
+        "predictions": result.predictions,  # null when the model has one output
+        "row_sums": result.row_sums,
+        "sums_to_one": result.sums_to_one,
+        "params": result.params,
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -10,13 +9,13 @@ from typing import Any, Protocol
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console, JustifyMethod
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from nncli.core.memory import format_bytes
-from nncli.core.model.summarize import LayerRow, SummaryResult
+from nncli.core.model.results import LayerRow, SummaryResult
 from nncli.fmt import num
+from nncli.render.fit import break_cells, fit, fits_unwrapped, joined, pack
 
 
 def shape(dims: Sequence[int]) -> str:
@@ -38,15 +37,6 @@ def new_table(title: str | None = None, caption: str | None = None, **options: A
 
 def trainable_label(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "no")
-
-
-def natural_width(console: Console, table: Table) -> int:
-    """The width ``table`` takes with no cell wrapped (rich's measure, unclamped)."""
-    unbounded = console.options.update(width=_UNBOUNDED, max_width=_UNBOUNDED)
-    return Measurement.get(console, unbounded, table).maximum
-
-
-_UNBOUNDED = 100_000
 
 
 def init_label(init: str, args: dict[str, Any]) -> str:
@@ -128,28 +118,13 @@ def _tree_header(result: SummaryResult, width: int) -> Text:
     return header
 
 
-def joined(parts: Sequence[Text], width: int, separator: str = " · ") -> Text:
-    """``parts`` on one line, separated, and on as many more as ``width`` needs: a new
-    line starts only between parts (one longer than the width still wraps inside)."""
-    text = Text()
-    used = 0
-    for i, part in enumerate(parts):
-        if i and used + len(separator) + part.cell_len > width:
-            text.append("\n")
-            used = 0
-        elif i:
-            text.append(separator)
-            used += len(separator)
-        text.append_text(part)
-        used += part.cell_len
-    return text
-
-
 def _source(result: SummaryResult) -> str:
     return f"model {result.model_spec}" if result.model_spec else f"config {result.source}"
 
 
 def _where(result: SummaryResult) -> str:
+    if result.built_on == "meta" and result.model_spec is None:
+        return "shapes computed from the config, no weights allocated"
     if result.built_on == "meta":
         return "shapes from torch's meta device, no weights allocated"
     if result.fallback:
@@ -193,14 +168,14 @@ def _flat_fits(result: SummaryResult, console: Console) -> bool:
     """A config's flat table fits when, at least without its formulas and inits, no name
     or shape has to wrap; a CNN config's image shapes ([5, 128, 8, 8]) at 80 columns do
     not, and then it takes the tree layout, whose tables split by columns instead."""
-    return natural_width(console, _layers_table(result, details=False)) <= console.width
+    return fits_unwrapped(_layers_table(result, details=False), console)
 
 
 def _layer_tables(result: SummaryResult, console: Console) -> list[Table]:
     """One table when it fits the console; otherwise the parameter formulas and inits
     move to a second table below, so no cell has to break a formula or a name."""
     wide = _layers_table(result, details=True)
-    if natural_width(console, wide) <= console.width:
+    if fits_unwrapped(wide, console):
         return [wide]
     return [_layers_table(result, details=False), _details_table(result)]
 
@@ -319,43 +294,21 @@ def _tree_tables(result: SummaryResult, console: Console) -> list[Table]:
     labels = tree_labels(result.layers)
     wide = _tree_table(result, labels, _WIDE)
     few = max(1, len(result.layers) // 8)
-    if fit_whole(wide, console) and _wrapped_rows(wide, result, _WIDE) <= few:
+    if fit(wide, console) and _wrapped_rows(wide, result, _WIDE) <= few:
         tables = [wide]
     else:
         tables = [_tree_table(result, labels, keys, i > 0) for i, keys in enumerate(_SPLIT)]
-        if not all(fit_whole(table, console) for table in tables):
+        if not all(fit(table, console) for table in tables):
             tables = _packed_tables(result, labels, console)
     for table in tables:
-        _break_between_tensors(table)
+        # A tuple of shapes too wide for its column breaks after a whole tensor's shape
+        # (``([5, 10, 20],`` / ``([1, 5, 20], [1, 5, 20]))``), not inside one.
+        break_cells(table, after=r"(?<=[])}],) ")
     return tables
 
 
-def _break_between_tensors(table: Table) -> None:
-    """A tuple of shapes too wide for its column breaks after a whole tensor's shape
-    (``([5, 10, 20],`` / ``([1, 5, 20], [1, 5, 20]))``), not inside one."""
-    for column in table.columns:
-        width = column.width
-        if column.no_wrap or width is None:
-            continue
-        cells = column._cells
-        for i, cell in enumerate(cells):
-            if isinstance(cell, str) and cell_len(cell) > width:
-                cells[i] = "\n".join(_pack(re.split(r"(?<=[])}],) ", cell), width))
-
-
-def _pack(pieces: list[str], width: int) -> list[str]:
-    """``pieces`` joined by spaces into lines of at most ``width`` where each fits."""
-    lines = [pieces[0]]
-    for piece in pieces[1:]:
-        if cell_len(lines[-1]) + 1 + cell_len(piece) <= width:
-            lines[-1] += " " + piece
-        else:
-            lines.append(piece)
-    return lines
-
-
 def _wrapped_rows(table: Table, result: SummaryResult, keys: Sequence[str]) -> int:
-    """How many rows have a cell wider than the width :func:`fit_whole` gave its column."""
+    """How many rows have a cell wider than the width :func:`fit` gave its column."""
     wrapped = 0
     for row in result.layers:
         for column, key in zip(table.columns[2:], keys, strict=True):
@@ -368,19 +321,18 @@ def _wrapped_rows(table: Table, result: SummaryResult, keys: Sequence[str]) -> i
 def _packed_tables(result: SummaryResult, labels: list[str], console: Console) -> list[Table]:
     """Columns packed greedily into tables that each fit (#, Layer and at least one more);
     on a console too narrow for even that, the Layer column folds rather than overflow."""
-    groups: list[list[str]] = [[]]
-    for key in (*_SPLIT[0], *_SPLIT[1]):
-        trial = _tree_table(result, labels, (*groups[-1], key))
-        if groups[-1] and not fit_whole(trial, console):
-            groups.append([])
-        groups[-1].append(key)
+    keys = (*_SPLIT[0], *_SPLIT[1])
+
+    def fits(start: int, end: int) -> bool:
+        return fit(_tree_table(result, labels, keys[start:end]), console)
+
     tables = []
-    for i, keys in enumerate(groups):
-        table = _tree_table(result, labels, keys, i > 0)
-        if not fit_whole(table, console):
+    for i, (start, end) in enumerate(pack(len(keys), fits)):
+        table = _tree_table(result, labels, keys[start:end], i > 0)
+        if not fit(table, console):
             table.columns[1].no_wrap = False
             table.columns[1].overflow = "fold"
-            fit_whole(table, console)
+            fit(table, console)
         tables.append(table)
     return tables
 
@@ -414,33 +366,6 @@ def _legend(result: SummaryResult) -> list[Text]:
     if any(row.folded for row in rows):
         parts.append(f"(+N) = includes the counts of N rows below --depth {result.depth}")
     return [Text(part) for part in parts]
-
-
-def fit_whole(table: Table, console: Console) -> bool:
-    """:func:`fit_columns` for tables with ``no_wrap`` columns: those keep their whole
-    width (a tree prefix and its name never split); False if that cannot fit."""
-    wide = console.options.update_width(_UNBOUNDED)
-    ranges = []
-    for column in table.columns:
-        measured = table._measure_column(console, wide, column)
-        whole = column.no_wrap and column.width is None
-        ranges.append((measured.maximum if whole else measured.minimum, measured.maximum))
-    room = console.width - table._extra_width
-    if sum(high for _, high in ranges) <= room:
-        return True
-    if sum(low for low, _ in ranges) > room:
-        return False
-    widths = [low for low, _ in ranges]
-    spare = room - sum(widths)
-    # The columns that lack least get all they need first: fewer columns wrap at all.
-    lacking = sorted(range(len(ranges)), key=lambda i: ranges[i][1] - ranges[i][0])
-    for n, i in enumerate(lacking):
-        share = min(ranges[i][1] - widths[i], spare // (len(lacking) - n))
-        widths[i] += share
-        spare -= share
-    for i, column in enumerate(table.columns):
-        column.width = widths[i] - table._get_padding_width(i)
-    return True
 
 
 # ------------------------------------------------------------------ totals and budgets
@@ -493,44 +418,19 @@ def _budgets_table(budgets: Sequence[BudgetLike], console: Console) -> Table:
         limit = f"{budget.given.strip()} = {exact}"
         verdict = "ok" if budget.ok else f"exceeded by {exceeded_by(budget.value, budget.limit)}"
         table.add_row(budget.option, limit, value, verdict, style=None if budget.ok else "bold")
-    fit_whole(table, console)
+    fit(table, console)
     return table
-
-
-def fit_columns(table: Table, console: Console) -> bool:
-    """Set column widths so that no cell splits a word; False if the width cannot allow it.
-
-    Rich shrinks the widest wrapping column first, below its longest word if need be
-    ("transfo/rmers"). Here each column gets at least its longest word, and the
-    room left goes to the columns that would wrap, in proportion to what they lack.
-    """
-    wide = console.options.update_width(10_000)
-    ranges = [table._measure_column(console, wide, c) for c in table.columns]
-    room = console.width - table._extra_width
-    if sum(r.maximum for r in ranges) <= room:
-        return True
-    if sum(r.minimum for r in ranges) > room:
-        return False
-    widths = [r.minimum for r in ranges]
-    lacking = [r.maximum - r.minimum for r in ranges]
-    spare = room - sum(widths)
-    total = sum(lacking)
-    for i, lack in enumerate(lacking):
-        widths[i] += lack * spare // total
-    for i, column in enumerate(table.columns):
-        column.width = widths[i] - table._get_padding_width(i)
-    return True
 
 
 def print_fitted(console: Console, full: Table, parts: Sequence[Table], caption: str) -> None:
     """``full`` when its words fit the width, else ``parts`` one below the other (the same
     rows, fewer columns each), so a catalogue never splits a word; the caption last."""
-    if fit_columns(full, console):
+    if fit(full, console, share="proportional"):
         full.caption = caption
         console.print(full)
         return
     for table in parts:
-        fit_columns(table, console)
+        fit(table, console, share="proportional")
         console.print(table)
     console.print(caption)
 
@@ -542,3 +442,39 @@ def print_bullets(items: Sequence[str], console: Console) -> None:
     for item in items:
         bullets.add_row("  •", item)
     console.print(bullets)
+
+
+def summary_document(
+    result: SummaryResult, budgets: Sequence[BudgetLike] | None = None, weights: str | None = None
+) -> dict[str, object]:
+    """``summary --json``'s document (the keys are documented in docs/json.md)."""
+    checked = list(budgets or [])
+    return {
+        "model": result.model_name,
+        "config": None if result.model_spec is not None else result.source,
+        "model_spec": result.model_spec,
+        "device": result.device,
+        "built_on": result.built_on,
+        "fallback": result.fallback,
+        "input_shape": result.input_shape,
+        "inputs": result.inputs,
+        "depth": result.depth,
+        "layers": result.layers,
+        "total_params": result.total_params,
+        "trainable_params": result.trainable_params,
+        "non_trainable_params": result.non_trainable_params,
+        "buffers": result.buffers,
+        "mult_adds": result.mult_adds,
+        "mult_adds_rule": result.mult_adds_rule,
+        "memory_bytes": {
+            "input": result.memory.input,
+            "activations": result.memory.activations,
+            "params": result.memory.params,
+            "buffers": result.memory.buffers,
+            "total": result.memory.total,
+        },
+        "budgets": {"ok": all(b.ok for b in checked), "checked": checked},
+        "notes": list(result.extras.get("notes", [])),
+        "classic": result.classic,
+        "weights": weights,  # the checkpoint of --weights, or null
+    }

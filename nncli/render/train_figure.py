@@ -8,7 +8,9 @@ a heat map, train points filled and test points hollow. Legends sit below their
 axes, outside the data area, so they never cover a curve or a point.
 
 The figure is built on matplotlib's ``Figure`` directly (no pyplot) unless a
-pyplot module is handed in.
+pyplot module is handed in. It only draws: the surfaces are computed in
+:mod:`nncli.core.train.surface` (in eval mode) and the run names in
+:mod:`nncli.core.train.plan`.
 """
 
 from __future__ import annotations
@@ -18,15 +20,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import numpy as np
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from nncli.core.train.datasets import Dataset
+    from nncli.core.train.surface import Surface
     from nncli.core.train.trainer import TrainRun
 
-GRID = 120  # heat-map resolution per axis: smooth enough, 14,400 forward rows
-MARGIN = 0.1  # the heat map extends this share of the data's range beyond it
 PANEL = 4.2  # inches per panel
 MAX_COLUMNS = 4
 
@@ -61,7 +61,13 @@ TEXT: dict[str, dict[str, str]] = {
 
 
 def build_dashboard(ds: Dataset, runs: list[TrainRun]) -> Callable[[str, Any], Figure]:
-    """The ``build(lang, pyplot)`` callback for :func:`render_and_save`."""
+    """The ``build(lang, pyplot)`` callback for :func:`render_and_save`.
+
+    The surfaces are computed once, here, not per build: saving and showing draw the
+    same arrays.
+    """
+    from nncli.core.train.surface import has_plane, surface
+
     surfaces = [surface(ds, run) for run in runs] if has_plane(ds) else []
 
     def build(lang: str, plt: Any) -> Figure:
@@ -70,19 +76,14 @@ def build_dashboard(ds: Dataset, runs: list[TrainRun]) -> Callable[[str, Any], F
     return build
 
 
-def has_plane(ds: Dataset) -> bool:
-    return ds.raw_train is not None and ds.raw_train.ndim == 2 and ds.raw_train.shape[1] == 2
-
-
 def _draw(
-    ds: Dataset, runs: list[TrainRun], surfaces: list[Any], text: dict[str, str], plt: Any
+    ds: Dataset, runs: list[TrainRun], surfaces: list[Surface], text: dict[str, str], plt: Any
 ) -> Figure:
     from matplotlib.figure import Figure
 
-    from nncli.commands.train import run_label, varied_keys
+    from nncli.core.train.plan import run_names
 
-    varied = varied_keys([r.config for r in runs])
-    names = [run_label(r.config, varied) if len(runs) > 1 else ds.name for r in runs]
+    names = run_names([r.config for r in runs], ds.name)
     columns = min(MAX_COLUMNS, max(2, len(surfaces)))
     rows_below = math.ceil(len(surfaces) / columns) if surfaces else 0
     size = (PANEL * columns, PANEL * (1 + rows_below) + 1.2)
@@ -188,35 +189,6 @@ def _positive(x: float) -> float:
     return x if math.isfinite(x) and x > 0 else math.nan
 
 
-def surface(ds: Dataset, run: TrainRun) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The model's output over a grid of the raw 2-D plane: P(class 1) for binary,
-    the winning class for multi-class, the prediction for regression."""
-    import numpy as np
-    import torch
-
-    from nncli.core.train.trainer import binary_probability
-
-    assert ds.raw_train is not None and ds.raw_test is not None
-    points = np.concatenate([ds.raw_train, ds.raw_test])
-    lo, hi = points.min(axis=0), points.max(axis=0)
-    pad = (hi - lo) * MARGIN + 1e-6
-    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID)
-    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], GRID)
-    gx, gy = np.meshgrid(xs, ys)
-    plane = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
-    inputs = torch.from_numpy(ds.inputs_of(plane).astype(np.float32))
-    where = next(run.model.parameters()).device
-    with torch.no_grad():
-        out = run.model(inputs.to(where)).float().cpu()
-    if ds.task == "binary":
-        values = binary_probability(run.config.loss, out[:, 0])
-    elif ds.task == "multi-class":
-        values = out.argmax(dim=1).float()
-    else:
-        values = out[:, 0]
-    return xs, ys, values.numpy().reshape(GRID, GRID)
-
-
 def _colours(ds: Dataset, z: Any) -> dict[str, Any]:
     """One colour scale for the heat map and the points, so a point whose colour matches
     the background is one the model predicts right."""
@@ -235,8 +207,8 @@ def _colours(ds: Dataset, z: Any) -> dict[str, Any]:
     }
 
 
-def _surface(ax: Axes, ds: Dataset, values: Any, name: str, text: dict[str, str]) -> None:
-    xs, ys, z = values
+def _surface(ax: Axes, ds: Dataset, values: Surface, name: str, text: dict[str, str]) -> None:
+    xs, ys, z = values.xs, values.ys, values.values
     colour = _colours(ds, z)
     alpha = {"binary": 0.45, "multi-class": 0.35}.get(ds.task, 0.7)
     ax.imshow(

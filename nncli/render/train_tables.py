@@ -10,7 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from nncli.fmt import num
-from nncli.render.tables import natural_width, new_table
+from nncli.render.fit import natural_width
+from nncli.render.tables import new_table
 
 if TYPE_CHECKING:
     from nncli.core.train.datasets import Dataset
@@ -31,21 +32,15 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-def _label(run: TrainRun, varied: list[str]) -> str:
-    from nncli.commands.train import run_label
-
-    return run_label(run.config, varied)
-
-
 def render_train(
     ds: Dataset, runs: list[TrainRun], files: dict[str, str], console: Console
 ) -> None:
-    from nncli.commands.train import varied_keys
+    from nncli.core.train.plan import run_label, varied_keys
 
     console.print(_dataset_line(ds))
     varied = varied_keys([r.config for r in runs])
     for run in runs:
-        title = f"Run {_label(run, varied)}" if len(runs) > 1 else "Training"
+        title = f"Run {run_label(run.config, varied)}" if len(runs) > 1 else "Training"
         console.print()
         console.print(epochs_table(run, title))
         console.print(layers_table(run))
@@ -137,7 +132,9 @@ def verdict_text(run: TrainRun) -> Text:
 def comparison_table(runs: list[TrainRun], varied: list[str], console: Console) -> Table:
     """One row per run. Where the run names would not fit, they become numbers with a
     legend, so no name is ever folded mid-word."""
-    names = [_label(run, varied) for run in runs]
+    from nncli.core.train.plan import run_label
+
+    names = [run_label(run.config, varied) for run in runs]
     table = _comparison(runs, names, legend=None)
     if natural_width(console, table) <= console.width:
         return table

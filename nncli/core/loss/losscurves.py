@@ -24,6 +24,7 @@ here prints.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ from nncli.core.activation.curves import (
     validate_spacing,
     validate_threshold,
 )
-from nncli.core.loss.losses import Loss
+from nncli.core.loss.losses import LOSSES, Loss
 from nncli.errors import UsageError
 from nncli.limits import check_int
 
@@ -54,12 +55,8 @@ DISAGREE = 1e-3
 
 Interval = tuple[float, float]
 
-_REGRESSION = ("mse", "mae", "huber", "smooth_l1", "gaussian_nll")
-_SIGNED = ("soft_margin", "hinge_embedding", "cosine_embedding", "margin_ranking")
-_CLASS_INDEX = ("cross_entropy", "nll", "multi_margin")
-# Losses that take logits: a --through activation is already inside them.
-_BUILT_IN = {"bce_with_logits": "sigmoid", "cross_entropy": "softmax"}
-_OVER_PROBABILITIES = (*_REGRESSION, "bce")
+# The x range of a loss whose prediction is a rate ≥ 0 (poisson_nll without log_input).
+RATE_RANGE = (0.01, 5.0)
 
 
 @dataclass
@@ -117,9 +114,14 @@ def effective_kind(loss: Loss, logits: bool, through: str | None) -> str:
 
 
 def x_description(loss: Loss, params: dict[str, Any]) -> str:
-    if loss.name == "poisson_nll" and not params.get("log_input", True):
+    if _takes_rate(loss, params):
         return "rate predicted"
     return loss.x_desc
+
+
+def _takes_rate(loss: Loss, params: dict[str, Any]) -> bool:
+    """The prediction is a rate ≥ 0, not a log-rate (poisson_nll without log_input)."""
+    return bool(loss.rate_param) and not params.get(loss.rate_param, True)
 
 
 def default_range(
@@ -135,15 +137,9 @@ def default_range(
         return (0.01, 0.99)
     if x_kind == "logit":
         return (-6.0, 6.0) if loss.task == "multi-class" else (-8.0, 8.0)
-    if loss.name in ("nll", "kl_div"):
-        return (-5.0, 0.0)
-    if loss.name == "poisson_nll":
-        return (-3.0, 3.0) if params.get("log_input", True) else (0.01, 5.0)
-    if loss.name == "hinge_embedding":
-        return (0.0, 3.0)
-    if loss.name == "cosine_embedding":
-        return (0.0, math.pi)
-    return (-3.0, 3.0)
+    if _takes_rate(loss, params):
+        return RATE_RANGE
+    return loss.x_range
 
 
 def compute_curves(
@@ -236,24 +232,35 @@ def estimate_bytes(
 
 def _check_combination(loss: Loss, logits: bool, through: str | None) -> None:
     if logits and through is None and loss.x_kind not in ("probability", "logit"):
+        binary = (
+            entry.name
+            for entry in LOSSES.values()
+            if entry.task == "binary" and entry.x_kind in ("probability", "logit")
+        )
         raise UsageError(
-            f"--logits applies to binary losses (bce, bce_with_logits, soft_margin); "
+            f"--logits applies to binary losses ({', '.join(binary)}); "
             f"{loss.name} is plotted over its {loss.x_kind}"
         )
     if through is None:
         return
-    if _BUILT_IN.get(loss.name) == through or loss.name in _OVER_PROBABILITIES:
+    if loss.built_in == through or loss.over_probabilities:
         return
-    if loss.name in _BUILT_IN:
+    if loss.built_in:
         raise UsageError(
             f"--through {through} does not fit {loss.name}: it takes logits with "
-            f"{_BUILT_IN[loss.name]} built in",
-            hint=f"use --through {_BUILT_IN[loss.name]}",
+            f"{loss.built_in} built in",
+            hint=f"use --through {loss.built_in}",
         )
+    others = (
+        entry.name
+        for entry in LOSSES.values()
+        if entry.over_probabilities and entry.task != "regression"
+    )
+    built_in = (entry.name for entry in LOSSES.values() if entry.built_in)
     raise UsageError(
         f"--through {through} does not fit {loss.name}: its prediction must be "
-        f"{loss.prediction}; --through applies to regression losses and bce "
-        f"(and is built into bce_with_logits / cross_entropy)"
+        f"{loss.prediction}; --through applies to regression losses and {', '.join(others)} "
+        f"(and is built into {' / '.join(built_in)})"
     )
 
 
@@ -297,7 +304,7 @@ def _target(
 ) -> float:
     """The fixed target, checked against what every overlaid loss accepts."""
     if target is None:
-        log_target = all(loss.name == "kl_div" and kw["log_target"] for loss, kw in kwargs)
+        log_target = all(kw.get("log_target") for _, kw in kwargs)
         # log-target 0 is probability 1, the default's meaning for every other loss.
         target = 0.0 if log_target else 1.0
     y = float(target)
@@ -313,20 +320,21 @@ def _target(
 def _target_rule(
     loss: Loss, kw: dict[str, Any], through: str | None, classes: int
 ) -> tuple[Any, str] | None:
-    if through == "softmax" or loss.name in _CLASS_INDEX:
+    kind = loss.target_kind
+    if through == "softmax" or kind == "class":
         return (
             lambda y: y == int(y) and 0 <= y < classes,
             f"the target is a class index, an integer in 0..{classes - 1} (--classes {classes})",
         )
-    if loss.name in ("bce", "bce_with_logits"):
+    if kind == "unit":
         return (lambda y: 0 <= y <= 1, "the target must be in [0, 1] (0/1 or a soft label)")
-    if loss.name in _SIGNED:
+    if kind == "sign":
         return (lambda y: y in (-1, 1), "the target must be −1 or 1")
-    if loss.name == "kl_div":
+    if kind == "distribution":
         if kw["log_target"]:
             return (lambda y: y <= 0, "with --log-target the target is a log-probability ≤ 0")
         return (lambda y: 0 <= y <= 1, "the target is a probability in [0, 1]")
-    if loss.name == "poisson_nll":
+    if kind == "count":
         return (lambda y: y >= 0, "the target is a count ≥ 0")
     return None
 
@@ -347,10 +355,9 @@ def _range(
             hint="use --logits to plot over the logit z instead",
         )
     for loss, kw in kwargs:
-        if loss.name == "poisson_nll" and not kw["log_input"] and lo < 0:
-            raise UsageError(
-                f"--range {lo:g} {hi:g}: poisson_nll without --log-input takes a rate ≥ 0"
-            )
+        if _takes_rate(loss, kw) and lo < 0:
+            flag = "--" + loss.rate_param.replace("_", "-")
+            raise UsageError(f"--range {lo:g} {hi:g}: {loss.name} without {flag} takes a rate ≥ 0")
     return lo, hi
 
 
@@ -387,24 +394,30 @@ def _per_point(
 ) -> torch.Tensor:
     import torch
 
-    name = loss.name
-    if through == "softmax" or (loss.task == "multi-class" and name != "nll"):
+    if through == "softmax" or _over_class_logits(loss):
         return _multi_class(loss, module, x, y, through, classes)
-    if name == "nll":
-        # Only the true class's entry matters to NLL; the others stay at 0.
+    if loss.target_kind == "class":
+        # nll: only the true class's entry matters; the others stay at 0.
         return module(_one_hot(x, int(y), classes), _indices(x, y))
     target = torch.full_like(x, y)
-    if name == "cosine_embedding":
+    if loss.inputs == "pair" and loss.rows:
+        # cosine_embedding: x is the angle between two unit vectors.
         x1 = torch.stack([torch.cos(x), torch.sin(x)], dim=1)
         x2 = torch.zeros_like(x1)
         x2[:, 0] = 1.0
         return module(x1, x2, target)
-    if name == "margin_ranking":
+    if loss.inputs == "pair":
         return module(x, torch.zeros_like(x), target)
     pred = _prediction(loss, x, y, x_kind, through)
-    if name == "gaussian_nll":
+    if loss.inputs == "pred_var":
         return module(pred, target, torch.ones_like(x))
     return module(pred, target)
+
+
+def _over_class_logits(loss: Loss) -> bool:
+    """A class-index loss that takes K logits or scores (not log-probabilities): x is
+    the true class's logit with the others at 0."""
+    return loss.target_kind == "class" and loss.output != "log_probability"
 
 
 def _prediction(
@@ -415,7 +428,7 @@ def _prediction(
 
     if x_kind == "residual":
         return y + x
-    if x_kind == "logit" and loss.name in _OVER_PROBABILITIES:
+    if x_kind == "logit" and loss.over_probabilities:
         return torch.sigmoid(x)  # --through sigmoid, or bce with --logits
     return x
 
@@ -427,14 +440,14 @@ def _multi_class(
 
     cls = int(y)
     z = _one_hot(x, cls, classes)
-    if loss.name in _CLASS_INDEX:  # cross_entropy, multi_margin: logits or scores
+    if loss.target_kind == "class":  # cross_entropy, multi_margin: logits or scores
         return module(z, _indices(x, y))
     # A regression loss or bce on softmax(z) against the one-hot target, summed
     # over the K classes: the loss of one prediction.
     probs = torch.softmax(z, dim=1)
     one_hot = torch.zeros_like(probs)
     one_hot[:, cls] = 1.0
-    if loss.name == "gaussian_nll":
+    if loss.inputs == "pred_var":
         return module(probs, one_hot, torch.ones_like(probs)).sum(dim=1)
     return module(probs, one_hot).sum(dim=1)
 
@@ -506,7 +519,7 @@ def _notes(
 ) -> list[str]:
     name = loss.name
     notes = []
-    if through is not None and _BUILT_IN.get(name) == through:
+    if through is not None and loss.built_in == through:
         notes.append(
             f"{name} takes logits with {through} built in: --through {through} is the "
             f"identity composition, the curve is {name} on z itself"
@@ -518,18 +531,20 @@ def _notes(
             f"{name} applied to softmax(z) against the one-hot target, summed over the "
             f"{classes} classes"
         )
-    elif x_kind == "logit" and name == "bce":
-        notes.append("bce applied to σ(z) (--logits)")
-    if through == "softmax" or (loss.task == "multi-class" and name != "nll"):
+    elif x_kind == "logit" and loss.x_kind == "probability":
+        notes.append(f"{name} applied to σ(z) (--logits)")
+    if through == "softmax" or _over_class_logits(loss):
         notes.append(f"x is the true class's logit, the other {classes - 1} are 0")
-    if name == "nll":
+    elif loss.target_kind == "class":
         notes.append(f"x is the true class's log-probability (K = {classes})")
-    if name == "gaussian_nll":
+    if loss.inputs == "pred_var":
         notes.append("the variance σ² is fixed at 1")
-    if name == "cosine_embedding":
-        notes.append("x₁ = (cos θ, sin θ), x₂ = (1, 0): x is the angle θ")
-    if name == "margin_ranking":
-        notes.append("x₂ = 0, so x = x₁ − x₂")
+    if loss.inputs == "pair":
+        notes.append(
+            "x₁ = (cos θ, sin θ), x₂ = (1, 0): x is the angle θ"
+            if loss.rows
+            else "x₂ = 0, so x = x₁ − x₂"
+        )
     return notes
 
 
@@ -545,34 +560,48 @@ def _findings(
     classes: int,
     dtype: str,
 ) -> list[str]:
-    names = {loss.name for loss, _ in kwargs}
     findings = []
-    if names & {"bce", "bce_with_logits"}:
-        findings.extend(_bce_findings(y, dtype))
+    pair = _probability_and_logit(loss for loss, _ in kwargs)
+    if pair is not None:
+        findings.extend(_bce_findings(*pair, y, dtype))
     findings.extend(_precision_findings(kwargs, x, y, x_kind, through, classes, dtype))
     return findings
 
 
-def _bce_findings(y: float, dtype: str) -> list[str]:
-    """bce on σ(z) against bce_with_logits, and the −100 clamp, measured by torch."""
+def _probability_and_logit(losses: Iterable[Loss]) -> tuple[Loss, Loss] | None:
+    """The pair whose numerics the findings compare (bce and bce_with_logits), when
+    either is plotted: a loss on 0/1 targets that takes probabilities, and its
+    counterpart with the sigmoid built in."""
+    for loss in losses:
+        if loss.target_kind != "unit" or not loss.counterpart:
+            continue
+        other = LOSSES[loss.counterpart]
+        probability, logit = (loss, other) if loss.output == "probability" else (other, loss)
+        if probability.output == "probability" and logit.built_in == "sigmoid":
+            return probability, logit
+    return None
+
+
+def _bce_findings(probability: Loss, logit: Loss, y: float, dtype: str) -> list[str]:
+    """The loss on σ(z) against its logit counterpart (bce vs bce_with_logits), and
+    the −100 clamp, measured by torch."""
     import numpy as np
     import torch
 
     torch_dtype = getattr(torch, dtype)
     found = []
-    clamp = torch.nn.functional.binary_cross_entropy(
+    clamp = probability.make_module("mean")(
         torch.tensor([0.0], dtype=torch_dtype), torch.tensor([1.0], dtype=torch_dtype)
     )
     found.append(
-        f"bce clamps each log at −100: at p = 0 with target 1 torch returns "
+        f"{probability.name} clamps each log at −100: at p = 0 with target 1 torch returns "
         f"{float(clamp):g} (exact: ∞)"
     )
     z = torch.linspace(-200.0, 200.0, 8001, dtype=torch_dtype).requires_grad_(True)
     target = torch.full_like(z, y)
-    functional = torch.nn.functional
-    naive = functional.binary_cross_entropy(torch.sigmoid(z), target, reduction="none")
+    naive = probability.make_module("none")(torch.sigmoid(z), target)
     (g_naive,) = torch.autograd.grad(naive.sum(), z)
-    stable = functional.binary_cross_entropy_with_logits(z, target, reduction="none")
+    stable = logit.make_module("none", dtype=torch_dtype)(z, target)
     (g_stable,) = torch.autograd.grad(stable.sum(), z)
     zs = z.detach().numpy().astype(np.float64)
     for what, a, b in (
@@ -585,7 +614,8 @@ def _bce_findings(y: float, dtype: str) -> list[str]:
         if off.any():
             i = int(np.argmax(np.where(off, np.abs(zs), -1)))
             found.append(
-                f"bce on σ(z) vs bce_with_logits ({dtype}, target {y:g}): the {what} differs "
+                f"{probability.name} on σ(z) vs {logit.name} ({dtype}, target {y:g}): "
+                f"the {what} differs "
                 f"by > 1% for {_side(zs, off)} (at z = {zs[i]:g}: "
                 f"{a_np[i]:.4g} vs {b_np[i]:.4g})"
             )

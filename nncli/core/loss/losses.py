@@ -24,6 +24,20 @@ if TYPE_CHECKING:
 TASKS = ("regression", "binary", "multi-class", "multi-label", "distribution", "ranking")
 X_KINDS = ("residual", "probability", "logit", "prediction")
 INPUTS = ("pred", "pred_var", "pair")
+# How a loss reads its target (the "target" field says it in words): real values,
+# a number in [0, 1], a class index, −1 or 1, a probability distribution, a count ≥ 0.
+TARGET_KINDS = ("real", "unit", "class", "sign", "distribution", "count")
+# What a loss reads the model's output as (the "prediction" field says it in words).
+OUTPUTS = (
+    "value",  # an estimate of the target itself (regression)
+    "probability",  # in [0, 1], after a sigmoid
+    "logit",  # any real, the activation (if any) is built into the loss
+    "log_probability",  # ≤ 0, after log_softmax
+    "log_rate",  # poisson_nll: a log-rate (a rate with its rate parameter false)
+    "distance",  # ≥ 0 between two inputs
+    "score",  # any real, compared with a margin
+    "embedding",  # a vector per sample
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,59 @@ class Loss:
     inputs: str = "pred"  # "pred" | "pred_var" (gaussian_nll) | "pair" (x1, x2, target)
     # What x is when x_kind is "prediction" (e.g. "log-probability of the true class").
     x_desc: str = ""
+    # The default x range of the figure when x_kind is "prediction".
+    x_range: tuple[float, float] = (-3.0, 3.0)
+    # How the target is read and checked (one of TARGET_KINDS).
+    target_kind: str = "real"
+    # What the model's output is to this loss (one of OUTPUTS).
+    output: str = "value"
+    # The activation the loss applies itself, so the model must not ("sigmoid", "softmax").
+    built_in: str = ""
+    # The warning's tail when the model already ends in the built-in activation.
+    built_in_twice: str = ""
+    # The activation the model's output layer must end in (train refuses it otherwise).
+    needs_activation: str = ""
+    # The same loss on the other form of the prediction (logits <-> probabilities).
+    counterpart: str = ""
+    # A prediction is a row per sample (K class scores, an embedding), not one value.
+    rows: bool = False
+    # The target may also be rows of class probabilities (soft labels) of the
+    # prediction's shape.
+    soft_targets: bool = False
+    # The boolean parameter that, when false, makes the prediction a rate ≥ 0.
+    rate_param: str = ""
+    # The tasks (of TASKS) ``nncli train --loss`` may use this loss for, and those it
+    # is the default for.
+    train_tasks: tuple[str, ...] = ()
+    default_for: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A new entry with a misspelt kind fails at import, not in a branch far away.
+        checks = (
+            ("task", (self.task,), TASKS),
+            ("x_kind", (self.x_kind,), X_KINDS),
+            ("inputs", (self.inputs,), INPUTS),
+            ("target_kind", (self.target_kind,), TARGET_KINDS),
+            ("output", (self.output,), OUTPUTS),
+            ("train_tasks", self.train_tasks, TASKS),
+            ("default_for", self.default_for, self.train_tasks),
+        )
+        for key, values, allowed in checks:
+            for value in values:
+                if value not in allowed:
+                    raise ValueError(f"loss {self.name}: {key} {value!r} not in {allowed}")
+
+    @property
+    def decision_threshold(self) -> float:
+        """Binary: a prediction above this is class 1. A logit or a score is split at 0
+        (σ(0) = ½); a probability or an estimate of the 0/1 label at 0.5."""
+        return 0.0 if self.output in ("logit", "score") else 0.5
+
+    @property
+    def over_probabilities(self) -> bool:
+        """It can be applied to an activation's output (a regression loss, bce): the
+        lesson of ``--through``. A loss with the activation built in takes logits."""
+        return self.target_kind in ("real", "unit") and not self.built_in
 
     def display_label(self, lang: str = "en") -> str:
         return (self.label_zh or self.label) if lang == "zh" else self.label
@@ -176,6 +243,10 @@ _MARGIN_HINGE = LossParam("margin", 1.0, "margin for target −1")
 _ENTRIES = (
     Loss(
         name="mse",
+        target_kind="real",
+        output="value",
+        train_tasks=("binary", "regression"),
+        default_for=("regression",),
         label="MSE",
         label_zh="均方误差",
         module="MSELoss",
@@ -203,6 +274,9 @@ _ENTRIES = (
     ),
     Loss(
         name="mae",
+        target_kind="real",
+        output="value",
+        train_tasks=("binary", "regression"),
         label="MAE",
         label_zh="平均绝对误差",
         module="L1Loss",
@@ -228,6 +302,9 @@ _ENTRIES = (
     ),
     Loss(
         name="huber",
+        target_kind="real",
+        output="value",
+        train_tasks=("binary", "regression"),
         label="Huber",
         label_zh="Huber 损失",
         module="HuberLoss",
@@ -252,6 +329,9 @@ _ENTRIES = (
     ),
     Loss(
         name="smooth_l1",
+        target_kind="real",
+        output="value",
+        train_tasks=("binary", "regression"),
         label="Smooth L1",
         label_zh="平滑 L1 损失",
         module="SmoothL1Loss",
@@ -275,6 +355,11 @@ _ENTRIES = (
     ),
     Loss(
         name="bce",
+        target_kind="unit",
+        output="probability",
+        needs_activation="sigmoid",
+        counterpart="bce_with_logits",
+        train_tasks=("binary",),
         label="BCE",
         label_zh="二元交叉熵",
         module="BCELoss",
@@ -304,6 +389,15 @@ _ENTRIES = (
     ),
     Loss(
         name="bce_with_logits",
+        target_kind="unit",
+        output="logit",
+        built_in="sigmoid",
+        built_in_twice=(
+            ": the loss never gets near 0; remove the output sigmoid or use --loss bce"
+        ),
+        counterpart="bce",
+        train_tasks=("binary",),
+        default_for=("binary",),
         label="BCE with logits",
         label_zh="带 logits 的二元交叉熵",
         module="BCEWithLogitsLoss",
@@ -332,6 +426,17 @@ _ENTRIES = (
     ),
     Loss(
         name="cross_entropy",
+        target_kind="class",
+        output="logit",
+        built_in="softmax",
+        built_in_twice=(
+            " (double softmax): gradients shrink and training slows; remove the output softmax"
+        ),
+        counterpart="nll",
+        rows=True,
+        soft_targets=True,
+        train_tasks=("multi-class",),
+        default_for=("multi-class",),
         label="Cross-entropy",
         label_zh="交叉熵损失",
         module="CrossEntropyLoss",
@@ -359,6 +464,10 @@ _ENTRIES = (
     ),
     Loss(
         name="nll",
+        target_kind="class",
+        output="log_probability",
+        rows=True,
+        x_range=(-5.0, 0.0),
         label="NLL",
         label_zh="负对数似然",
         module="NLLLoss",
@@ -384,6 +493,9 @@ _ENTRIES = (
     ),
     Loss(
         name="kl_div",
+        target_kind="distribution",
+        output="log_probability",
+        x_range=(-5.0, 0.0),
         label="KL divergence",
         label_zh="KL 散度",
         module="KLDivLoss",
@@ -413,6 +525,10 @@ _ENTRIES = (
     ),
     Loss(
         name="poisson_nll",
+        target_kind="count",
+        output="log_rate",
+        rate_param="log_input",
+        train_tasks=("regression",),
         label="Poisson NLL",
         label_zh="泊松负对数似然",
         module="PoissonNLLLoss",
@@ -439,6 +555,8 @@ _ENTRIES = (
     ),
     Loss(
         name="gaussian_nll",
+        target_kind="real",
+        output="value",
         label="Gaussian NLL",
         label_zh="高斯负对数似然",
         module="GaussianNLLLoss",
@@ -462,6 +580,9 @@ _ENTRIES = (
     ),
     Loss(
         name="soft_margin",
+        target_kind="sign",
+        output="logit",
+        train_tasks=("binary",),
         label="Soft margin",
         label_zh="软间隔损失",
         module="SoftMarginLoss",
@@ -482,6 +603,9 @@ _ENTRIES = (
     ),
     Loss(
         name="hinge_embedding",
+        target_kind="sign",
+        output="distance",
+        x_range=(0.0, 3.0),
         label="Hinge embedding",
         label_zh="铰链嵌入损失",
         module="HingeEmbeddingLoss",
@@ -504,6 +628,10 @@ _ENTRIES = (
     ),
     Loss(
         name="multi_margin",
+        target_kind="class",
+        output="score",
+        rows=True,
+        train_tasks=("multi-class",),
         label="Multi-class hinge",
         label_zh="多分类合页损失",
         module="MultiMarginLoss",
@@ -525,6 +653,10 @@ _ENTRIES = (
     ),
     Loss(
         name="cosine_embedding",
+        target_kind="sign",
+        output="embedding",
+        rows=True,
+        x_range=(0.0, math.pi),
         label="Cosine embedding",
         label_zh="余弦嵌入损失",
         module="CosineEmbeddingLoss",
@@ -551,6 +683,8 @@ _ENTRIES = (
     ),
     Loss(
         name="margin_ranking",
+        target_kind="sign",
+        output="score",
         label="Margin ranking",
         label_zh="间隔排序损失",
         module="MarginRankingLoss",
@@ -603,3 +737,27 @@ def get_loss(name: str) -> Loss:
     if key not in LOSSES:
         raise unknown_name("loss", name, loss_names(include_aliases=True))
     return LOSSES[key]
+
+
+def train_losses(task: str) -> tuple[str, ...]:
+    """The losses ``nncli train --loss`` takes for a task: its default first, then the
+    losses made for the task, then the others that serve it, each in registry order."""
+    entries = [loss for loss in _ENTRIES if task in loss.train_tasks]
+    entries.sort(key=lambda loss: (task not in loss.default_for, loss.task != task))
+    return tuple(loss.name for loss in entries)
+
+
+def train_default(task: str, output_activation: str | None) -> Loss:
+    """The loss ``nncli train`` uses for a task: the task's default, or, when the model
+    already ends in the activation the default has built in (a sigmoid before
+    bce_with_logits), its counterpart made for that activation's output, if there is one.
+    """
+    defaults = {name: loss for loss in _ENTRIES for name in loss.default_for}
+    if task not in defaults:
+        raise unknown_name("task", task, list(defaults))
+    loss = defaults[task]
+    if loss.built_in and loss.built_in == output_activation and loss.counterpart:
+        other = LOSSES[loss.counterpart]
+        if other.needs_activation == output_activation:
+            return other
+    return loss

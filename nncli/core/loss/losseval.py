@@ -11,12 +11,12 @@ registry lists. Values come from the torch module itself, gradients from autogra
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nncli.core.inputs import FLOAT_TYPES
-from nncli.core.loss.losses import Loss
+from nncli.core.loss.losses import LOSSES, TARGET_KINDS, Loss
 from nncli.errors import UsageError
 from nncli.fmt import num
 
@@ -67,33 +67,8 @@ class _Inputs:
 
 
 # --- the conventions of each loss ------------------------------------------------
-# How each loss reads its target; the registry's "target" field says it in words.
-REAL, UNIT, CLASS, SIGN, DISTRIBUTION, COUNT = (
-    "real",
-    "unit",
-    "class",
-    "sign",
-    "distribution",
-    "count",
-)
-TARGET_KINDS: dict[str, str] = {
-    "mse": REAL,
-    "mae": REAL,
-    "huber": REAL,
-    "smooth_l1": REAL,
-    "gaussian_nll": REAL,
-    "bce": UNIT,
-    "bce_with_logits": UNIT,
-    "cross_entropy": CLASS,
-    "nll": CLASS,
-    "multi_margin": CLASS,
-    "kl_div": DISTRIBUTION,
-    "poisson_nll": COUNT,
-    "soft_margin": SIGN,
-    "hinge_embedding": SIGN,
-    "cosine_embedding": SIGN,
-    "margin_ranking": SIGN,
-}
+# How each loss reads its target is the registry's ``target_kind`` (TARGET_KINDS).
+REAL, UNIT, CLASS, SIGN, DISTRIBUTION, COUNT = TARGET_KINDS
 EXTRA_OPTION = {"pred_var": "--var", "pair": "--pred2"}
 
 
@@ -151,11 +126,11 @@ def prepare(
     for option, array in (("--pred", pred), ("--target", target)):
         _check_finite(option, array)
     extra = _check_extra(loss, pred, extra)
-    kind = TARGET_KINDS[loss.name]
+    kind = loss.target_kind
     if kind == CLASS:
         inputs = _class_inputs(loss, kwargs, pred, target)
-    elif loss.name == "cosine_embedding":
-        inputs = _row_pair_inputs(pred, target, extra)
+    elif loss.rows:
+        inputs = _row_pair_inputs(loss, pred, target, extra)
     else:
         inputs = _elementwise_inputs(loss, pred, target, extra)
     CHECKS[kind](loss, kwargs, inputs)
@@ -182,9 +157,13 @@ def _check_extra(loss: Loss, pred: np.ndarray, extra: np.ndarray | None) -> np.n
     option = EXTRA_OPTION.get(loss.inputs)
     if option is None:
         if extra is not None:
+            takers = (
+                f"{flag} {'is ' if i == 0 else ''}for "
+                + _names(entry for entry in LOSSES.values() if entry.inputs == kind)
+                for i, (kind, flag) in enumerate(EXTRA_OPTION.items())
+            )
             raise UsageError(
-                f"{loss.name} takes a prediction and a target only; --var is for "
-                "gaussian_nll, --pred2 for cosine_embedding and margin_ranking"
+                f"{loss.name} takes a prediction and a target only; {', '.join(takers)}"
             )
         return None
     if extra is None:
@@ -251,14 +230,14 @@ def _class_inputs(
             "K ≥ 2 classes (one row per sample, the K values separated by ',')"
         )
     inputs = _Inputs(pred, target, None)
-    if target.shape == pred.shape and loss.name == "cross_entropy":
+    if target.shape == pred.shape and loss.soft_targets:
         inputs.notes.append(
             "the target has the prediction's shape, so each row is read as class "
             "probabilities (soft labels); a one-hot row gives the same loss as its index"
         )
         return inputs
     if target.size != rows:
-        soft = " or a probability row per sample" if loss.name == "cross_entropy" else ""
+        soft = " or a probability row per sample" if loss.soft_targets else ""
         raise UsageError(
             f"--target has {target.size} value{'s' if target.size != 1 else ''} "
             f"(shape {_shape(target.shape)}) but --pred has {rows} row"
@@ -270,7 +249,9 @@ def _class_inputs(
     return inputs
 
 
-def _row_pair_inputs(pred: np.ndarray, target: np.ndarray, extra: np.ndarray | None) -> _Inputs:
+def _row_pair_inputs(
+    loss: Loss, pred: np.ndarray, target: np.ndarray, extra: np.ndarray | None
+) -> _Inputs:
     """cosine_embedding: two embeddings per row (1-D for one row), one ±1 per row."""
     rows = 1 if pred.ndim == 1 else pred.shape[0]
     inputs = _Inputs(pred, target, extra)
@@ -282,7 +263,7 @@ def _row_pair_inputs(pred: np.ndarray, target: np.ndarray, extra: np.ndarray | N
     else:
         raise UsageError(
             f"--target has {target.size} values but --pred has {rows} row"
-            f"{'s' if rows != 1 else ''} (embeddings); cosine_embedding needs one −1 or 1 "
+            f"{'s' if rows != 1 else ''} (embeddings); {loss.name} needs one −1 or 1 "
             "per row"
         )
     return inputs
@@ -294,7 +275,7 @@ def _row_pair_inputs(pred: np.ndarray, target: np.ndarray, extra: np.ndarray | N
 def _check_real(loss: Loss, kwargs: dict[str, Any], inputs: _Inputs) -> None:
     import numpy as np
 
-    if loss.name == "gaussian_nll" and inputs.extra is not None:
+    if loss.inputs == "pred_var" and inputs.extra is not None:
         _refuse_where(inputs.extra, inputs.extra <= 0, "--var", "a variance must be > 0")
         if bool(np.any(inputs.extra < GAUSSIAN_EPS)):
             inputs.notes.append(
@@ -309,13 +290,13 @@ def _check_unit(loss: Loss, kwargs: dict[str, Any], inputs: _Inputs) -> None:
     _refuse_where(
         target, (target < 0) | (target > 1), "--target", "a target must be in [0, 1] (0/1 or soft)"
     )
-    if loss.name == "bce":
+    if loss.output == "probability":
         _refuse_where(
             pred,
             (pred < 0) | (pred > 1),
             "--pred",
-            "bce takes probabilities in [0, 1] (after a sigmoid)",
-            hint="for logits use bce_with_logits, which is also exact for large |z|",
+            f"{loss.name} takes probabilities in [0, 1] (after a {loss.needs_activation})",
+            hint=f"for logits use {loss.counterpart}, which is also exact for large |z|",
         )
         wrong = ((pred == 0) & (target > 0)) | ((pred == 1) & (target < 1))
         if bool(np.any(wrong)):
@@ -327,8 +308,8 @@ def _check_unit(loss: Loss, kwargs: dict[str, Any], inputs: _Inputs) -> None:
     elif pred.size > 1 and bool(np.all((pred > 0) & (pred < 1))):
         inputs.warnings.append(
             "every prediction is strictly between 0 and 1: if these are probabilities "
-            "(after a sigmoid), bce_with_logits applies a second sigmoid; give it the "
-            "logits, or use bce for probabilities"
+            f"(after a {loss.built_in}), {loss.name} applies a second {loss.built_in}; give "
+            f"it the logits, or use {loss.counterpart} for probabilities"
         )
 
 
@@ -363,10 +344,10 @@ def _check_class(loss: Loss, kwargs: dict[str, Any], inputs: _Inputs) -> None:
             "--target",
             f"a class index must be in 0..{classes - 1} (K = {classes} classes per --pred row)",
         )
-    if loss.name == "cross_entropy":
-        _warn_double_softmax(inputs)
-    elif loss.name == "nll":
-        _warn_not_log_probabilities(inputs, "nll")
+    if loss.built_in == "softmax":
+        _warn_double_softmax(loss, inputs)
+    elif loss.output == "log_probability":
+        _warn_not_log_probabilities(inputs, loss.name)
 
 
 def _check_sign(loss: Loss, kwargs: dict[str, Any], inputs: _Inputs) -> None:
@@ -381,12 +362,12 @@ def _check_sign(loss: Loss, kwargs: dict[str, Any], inputs: _Inputs) -> None:
         f"{loss.name} takes labels −1 or 1",
         hint=hint,
     )
-    if loss.name == "hinge_embedding" and bool(np.any(inputs.pred < 0)):
+    if loss.output == "distance" and bool(np.any(inputs.pred < 0)):
         inputs.warnings.append(
-            "negative predictions: hinge_embedding takes a distance (≥ 0) between the "
+            f"negative predictions: {loss.name} takes a distance (≥ 0) between the "
             "two inputs, where larger means less alike"
         )
-    if loss.name == "cosine_embedding":
+    if loss.output == "embedding":
         for option, array in (("--pred", inputs.pred), ("--pred2", inputs.extra)):
             if array is not None and bool(np.any(np.all(array == 0, axis=-1))):
                 inputs.notes.append(
@@ -411,7 +392,7 @@ def _check_distribution(loss: Loss, kwargs: dict[str, Any], inputs: _Inputs) -> 
             target,
             (target < 0) | (target > 1),
             "--target",
-            "kl_div's target is probabilities in [0, 1]",
+            f"{loss.name}'s target is probabilities in [0, 1]",
             hint=(
                 "the arguments look swapped: --pred takes the log-probabilities, "
                 "--target the probabilities"
@@ -421,14 +402,14 @@ def _check_distribution(loss: Loss, kwargs: dict[str, Any], inputs: _Inputs) -> 
                 else None
             ),
         )
-    _warn_not_log_probabilities(inputs, "kl_div")
+    _warn_not_log_probabilities(inputs, loss.name)
 
 
 def _check_count(loss: Loss, kwargs: dict[str, Any], inputs: _Inputs) -> None:
     _refuse_where(
-        inputs.target, inputs.target < 0, "--target", "poisson_nll's target is a count ≥ 0"
+        inputs.target, inputs.target < 0, "--target", f"{loss.name}'s target is a count ≥ 0"
     )
-    if not kwargs.get("log_input"):
+    if loss.rate_param and not kwargs.get(loss.rate_param):
         _refuse_where(
             inputs.pred,
             inputs.pred < 0,
@@ -448,7 +429,7 @@ CHECKS: dict[str, Callable[[Loss, dict[str, Any], _Inputs], None]] = {
 }
 
 
-def _warn_double_softmax(inputs: _Inputs) -> None:
+def _warn_double_softmax(loss: Loss, inputs: _Inputs) -> None:
     import numpy as np
 
     pred = inputs.pred
@@ -457,13 +438,13 @@ def _warn_double_softmax(inputs: _Inputs) -> None:
         rows = "the row sums" if pred.ndim == 1 else "every row sums"
         inputs.warnings.append(
             f"double softmax: {rows} to 1 with no negative value, so these look like "
-            "probabilities; cross_entropy applies softmax itself and takes the raw "
-            "logits (or use nll on log-probabilities)"
+            f"probabilities; {loss.name} applies softmax itself and takes the raw "
+            f"logits (or use {loss.counterpart} on log-probabilities)"
         )
 
 
 def _warn_not_log_probabilities(inputs: _Inputs, name: str) -> None:
-    """nll and kl_div take log-probabilities (≤ 0, exp of a row sums to 1)."""
+    """Losses such as nll and kl_div take log-probabilities (≤ 0, exp of a row sums to 1)."""
     import numpy as np
 
     pred = inputs.pred
@@ -579,7 +560,7 @@ def _reduction_notes(loss: Loss, reduction: str, elements: list) -> list[str]:
     count = _count(elements)
     if reduction == "mean" and count > 1:
         note = f"reduction mean: the sum of the {count} per-element losses divided by {count}"
-        if loss.name == "kl_div":
+        if loss.target_kind == DISTRIBUTION:
             note += "; the KL divergence proper is 'batchmean' (the sum divided by the rows)"
         return [note]
     if reduction == "none" and count > 1:
@@ -588,6 +569,12 @@ def _reduction_notes(loss: Loss, reduction: str, elements: list) -> list[str]:
 
 
 # --- small helpers ------------------------------------------------------------------
+
+
+def _names(losses: Iterable[Loss]) -> str:
+    """Loss names in words: "a", "a and b", "a, b and c"."""
+    names = [loss.name for loss in losses]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _count(nested: list) -> int:

@@ -31,7 +31,7 @@ from nncli.core.memory import SIZE_UNITS, format_bytes, parse_size
 from nncli.errors import RuntimeFailure, UsageError
 
 if TYPE_CHECKING:
-    from nncli.core.model.summarize import SummaryResult
+    from nncli.core.model.results import SummaryResult
 
 MAX_COUNT = 2**63 - 1  # what torch's numel (a C int64) can hold
 COUNT_SUFFIXES = {"": 0, "k": 3, "m": 6, "b": 9, "g": 9, "t": 12}  # powers of ten

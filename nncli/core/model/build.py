@@ -13,15 +13,13 @@ from typing import TYPE_CHECKING, Any
 from nncli.core.activation.activations import get_activation
 from nncli.core.init.inits import get_scheme
 from nncli.core.model import layertypes as lt
-from nncli.core.model.config import ModelSpec, module_names
+from nncli.core.model.spec import NO_INIT, ModelSpec, module_names
 from nncli.core.seed import seeded
 from nncli.errors import UsageError
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
-
-DEFAULT_INIT = "default"  # label for PyTorch's own nn.Linear initialisation
 
 
 @dataclass
@@ -32,11 +30,6 @@ class BuiltModel:
     device: str
     # module name -> the init scheme's parameters as applied, defaults included
     init_args: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def layer_names(spec: ModelSpec) -> list[tuple[str, str | None]]:
-    """``(layer name, activation module name or None)`` for each layer, all unique."""
-    return module_names(spec)
 
 
 def build_model(
@@ -56,23 +49,21 @@ def build_model(
     build_on = torch.device("meta") if meta else torch.device("cpu")
     with seeded(seed), build_on:
         for layer, shape, (layer_name, act_name) in zip(
-            spec.layers, spec.layer_inputs(), layer_names(spec), strict=True
+            spec.layers, spec.layer_inputs(), module_names(spec), strict=True
         ):
             kind = layer.kind
             kwargs = lt.constructor_kwargs(kind, layer.args, layer.out_features, layer.bias, shape)
             module = getattr(nn, kind.module)(**kwargs)
+            inits[layer_name] = layer.init_label(shape)
             if layer.init is not None and kind.weighted:
                 if not meta:  # meta tensors have no values to initialise
                     with torch.no_grad():
                         get_scheme(layer.init).apply(module.weight, layer.init_args)
-                inits[layer_name] = layer.init
                 init_args[layer_name] = dict(layer.init_args)
-            else:
-                inits[layer_name] = DEFAULT_INIT if _has_params(module) else "-"
             modules[layer_name] = module
             if act_name is not None and layer.activation is not None:
                 modules[act_name] = get_activation(layer.activation).make_module()
-                inits[act_name] = "-"
+                inits[act_name] = NO_INIT
     model = nn.Sequential()
     for name, module in modules.items():
         _check_free(model, name, spec.source)
@@ -80,10 +71,6 @@ def build_model(
     if not meta and device != "cpu":
         model = model.to(torch.device(device))
     return BuiltModel(model, spec, inits, "meta" if meta else device, init_args)
-
-
-def _has_params(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters())
 
 
 def _check_free(model: nn.Module, name: str, source: str) -> None:

@@ -1,4 +1,5 @@
-"""Model configs: TOML files describing a feed-forward network, read with tomllib.
+"""Model configs: TOML files describing a feed-forward network, read with tomllib
+into a :class:`~nncli.core.model.spec.ModelSpec` (and written back, for checkpoints).
 
 A config is validated completely before any tensor exists, and every error names
 the file and the bad key or value (exit 2).
@@ -8,10 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import reprlib
 import tomllib
-from dataclasses import dataclass, field
-from functools import cached_property
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -19,8 +17,17 @@ from typing import Any
 
 from nncli.core.activation.activations import get_activation
 from nncli.core.init.inits import InitScheme, get_scheme
-from nncli.core.memory import FLOAT32, MAX_SIZE_BYTES, format_bytes
+from nncli.core.memory import format_bytes
 from nncli.core.model import layertypes as lt
+from nncli.core.model.layertypes import short
+from nncli.core.model.spec import (
+    LayerSpec,
+    ModelSpec,
+    check_tensor_sizes,
+    layer_fail,
+    module_names,
+)
+from nncli.core.model.spec import spec_error as _fail
 from nncli.errors import UsageError, closest
 from nncli.limits import MAX_SIZE
 
@@ -98,104 +105,6 @@ RESERVED_NAMES = frozenset(
         "zero_grad",
     ]
 )
-
-# Values quoted in messages are shortened: a config may hold a megabyte-long string
-# or an array nested hundreds of levels deep, and the message must stay one line.
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
-_SHORT.maxlist = _SHORT.maxdict = 4
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One ``[[layers]]`` table. ``out_features`` is linear's argument; for the other
-    types it is the last dimension of the layer's output (inferred), so that
-    ``ModelSpec.output_features`` is the model's output width whatever the last layer."""
-
-    out_features: int
-    activation: str | None = None  # canonical registry name
-    init: str | None = None  # None: PyTorch's default
-    init_args: dict[str, Any] = field(default_factory=dict)
-    bias: bool = True
-    name: str | None = None
-    type: str = "linear"  # a key of layertypes.LAYER_TYPES
-    # torch's constructor arguments as the config gives them (not out_features or bias,
-    # which are fields, nor the inferred in_channels / in_features / num_features)
-    args: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def kind(self) -> lt.LayerType:
-        return lt.LAYER_TYPES[self.type]
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    input_features: int  # per sample; with input_shape, the product of its dimensions
-    layers: tuple[LayerSpec, ...]
-    name: str = "model"
-    description: str = ""
-    source: str = "<memory>"
-    # The config's input_shape (channels first, no batch); None: it gave input_features.
-    input_shape: tuple[int, ...] | None = None
-
-    @property
-    def output_features(self) -> int:
-        return self.layers[-1].out_features
-
-    @property
-    def sample_shape(self) -> tuple[int, ...]:
-        """One input sample's shape: input_shape, or ``(input_features,)``."""
-        return self.input_shape if self.input_shape is not None else (self.input_features,)
-
-    @cached_property
-    def layer_shapes(self) -> tuple[tuple[int, ...], ...]:
-        """Each layer's output shape per sample (its activation keeps it)."""
-        return tuple(infer_shapes(self))
-
-    def layer_inputs(self) -> list[tuple[int, ...]]:
-        """Each layer's input shape per sample."""
-        return [self.sample_shape, *self.layer_shapes[:-1]]
-
-    def param_count(self) -> int:
-        """Parameter count from the config alone, without building anything."""
-        return sum(
-            lt.param_count(layer.kind, layer.args, layer.out_features, layer.bias, shape)
-            for layer, shape in zip(self.layers, self.layer_inputs(), strict=True)
-        )
-
-    def linear_params(self) -> int:
-        """The name :meth:`param_count` had when every layer was linear."""
-        return self.param_count()
-
-    def buffer_count(self) -> int:
-        """Buffer elements (BatchNorm's running statistics)."""
-        return sum(
-            lt.buffer_count(layer.kind, layer.args, shape)
-            for layer, shape in zip(self.layers, self.layer_inputs(), strict=True)
-        )
-
-
-def infer_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
-    """Every layer's output shape per sample; a usage error names an impossible one."""
-    shapes, shape = [], spec.sample_shape
-    for index, layer in enumerate(spec.layers, start=1):
-        shape = lt.out_shape(
-            layer.kind,
-            layer.args,
-            layer.out_features,
-            shape,
-            _layer_fail(spec.source, index, layer.type),
-        )
-        shapes.append(shape)
-    return shapes
-
-
-def _layer_fail(source: str, index: int, type_: str) -> lt.Fail:
-    def fail(key: str | None, message: str, hint: str | None) -> UsageError:
-        where = f"layers[{index}].{key}" if key else f"layers[{index}] ({type_})"
-        return _fail(source, where, message, hint)
-
-    return fail
 
 
 def bundled_folder() -> Traversable:
@@ -283,15 +192,6 @@ def parse_config(text: str, source: str = "<string>") -> ModelSpec:
     return _spec_from(data, source)
 
 
-def short(value: Any) -> str:
-    """``repr(value)``, shortened for messages (see :data:`_SHORT`)."""
-    return _SHORT.repr(value)
-
-
-def _fail(source: str, where: str, message: str, hint: str | None = None) -> UsageError:
-    return UsageError(f"config {source}: {where}: {message}", hint=hint)
-
-
 def _check_keys(data: dict[str, Any], allowed: tuple[str, ...], source: str, where: str) -> None:
     for key in data:
         if key not in allowed:
@@ -339,7 +239,7 @@ def _spec_from(data: dict[str, Any], source: str) -> ModelSpec:
         layer = _layer_from(raw, i, source, shape)
         layers.append(layer)
         shape = lt.out_shape(layer.kind, layer.args, layer.out_features, shape,
-                             _layer_fail(source, i, layer.type))  # fmt: skip
+                             layer_fail(source, i, layer.type))  # fmt: skip
     _check_output(shape, len(layers), layers[-1].type, source)
     spec = ModelSpec(input_features, tuple(layers), name, description, source, input_shape)
     module_names(spec)  # duplicate or reserved layer names
@@ -426,7 +326,7 @@ def _layer_type(raw: dict[str, Any], source: str, where: str) -> lt.LayerType:
 
 
 def _layer_keys(kind: lt.LayerType) -> tuple[str, ...]:
-    if kind.name == "linear":
+    if kind.takes_out_features:
         return (*_LAYER_KEYS, "type")
     weights = ("init", "init_args") if kind.weighted else ()
     bias = ("bias",) if kind.bias else ()
@@ -446,24 +346,24 @@ def _layer_from(raw: Any, index: int, source: str, in_shape: tuple[int, ...]) ->
                 f"is inferred from the previous layer's output ({lt.dims(in_shape)}); leave it out",
             )
     allowed = _layer_keys(kind)
-    if kind.name != "linear" and "out_features" in raw:
+    if not kind.takes_out_features and "out_features" in raw:
         raise _fail(
             source, where, f"unknown key 'out_features' for type {kind.name} "
-            f"(allowed: {', '.join(allowed)})", _other_type_hint(kind)
+            f"(allowed: {', '.join(allowed)})", kind.out_hint
         )  # fmt: skip
     _check_keys(raw, allowed, source, where)
     for key in kind.required:
         if key not in raw:
             hint = None
-            if kind.name == "linear" and "type" not in raw:
+            if kind.takes_out_features and "type" not in raw:
                 hint = 'a layer without a type is linear; give type = "conv2d" etc. for others'
             raise _fail(source, where, f"missing required key {key!r}", hint)
     out = _positive_int(raw["out_features"], source, f"{where}.out_features") if (
-        kind.name == "linear") else 0  # fmt: skip
+        kind.takes_out_features) else 0  # fmt: skip
     args = {k: v for k, v in raw.items() if k in kind.keys and k != "out_features"}
     lt.check_args(kind, args, _layer_fail_keyed(source, index))
-    if kind.name != "linear":
-        out = lt.out_shape(kind, args, None, in_shape, _layer_fail(source, index, kind.name))[-1]
+    if not kind.takes_out_features:
+        out = lt.out_shape(kind, args, None, in_shape, layer_fail(source, index, kind.name))[-1]
 
     activation = raw.get("activation")
     if activation is not None:
@@ -507,12 +407,6 @@ def _layer_from(raw: Any, index: int, source: str, in_shape: tuple[int, ...]) ->
     return LayerSpec(out, activation, init, dict(init_args), bias, name, kind.name, args)
 
 
-def _other_type_hint(kind: lt.LayerType) -> str:
-    if kind.name.startswith("conv"):
-        return "a conv layer's width is out_channels"
-    return "only linear layers take out_features; leave out type for a linear layer"
-
-
 def _layer_fail_keyed(source: str, index: int) -> lt.Fail:
     def fail(key: str | None, message: str, hint: str | None) -> UsageError:
         return _fail(source, f"layers[{index}]" + (f".{key}" if key else ""), message, hint)
@@ -548,95 +442,6 @@ def _check_init_args(args: Any, scheme: InitScheme, source: str, where: str) -> 
             isinstance(value, str) and len(value) > _NAME_MAX
         ):
             raise _fail(source, f"{where}.{key}", f"must be a number or a name, got {short(value)}")
-
-
-def module_names(spec: ModelSpec) -> list[tuple[str, str | None]]:
-    """``(layer name, activation module name or None)`` for each layer, all unique.
-
-    Unnamed layers are ``{type}{i}`` (``linear1``, ``conv2d1``, ``maxpool2d2``),
-    activations ``{activation}{i}``. A name given
-    in the config is never changed: if it repeats another layer's name, given or
-    automatic, that is a usage error naming both layers.
-    """
-    owner: dict[str, str] = {}  # module name -> "layers[i]" or "layers[i]'s activation"
-
-    def claim(name: str, who: str, given: bool) -> str:
-        if name in owner and given:
-            raise _fail(
-                spec.source,
-                f"{who}.name",
-                f"{name!r} is already the name of {owner[name]}; layer names must be unique",
-            )
-        base, n = name, 2
-        while name in owner:  # two automatic names meet (relu6 at 1 = relu at 61)
-            name, n = f"{base}_{n}", n + 1
-        owner[name] = who
-        return name
-
-    given = {layer.name: i for i, layer in enumerate(spec.layers, start=1) if layer.name}
-    names = []
-    for i, layer in enumerate(spec.layers, start=1):
-        where = f"layers[{i}]"
-        if layer.name is not None:
-            linear = claim(layer.name, where, given=True)
-        else:
-            linear = _automatic(f"{layer.type}{i}", where, given, spec.source)
-            linear = claim(linear, where, given=False)
-        act = None
-        if layer.activation:
-            act_where = f"{where}'s activation"
-            act = _automatic(f"{layer.activation}{i}", act_where, given, spec.source)
-            act = claim(act, act_where, given=False)
-        names.append((linear, act))
-    return names
-
-
-def _automatic(name: str, who: str, given: dict[str, int], source: str) -> str:
-    """An automatic name that a given name elsewhere in the config would also claim."""
-    if name in given:
-        raise _fail(
-            source,
-            f"layers[{given[name]}].name",
-            f"{name!r} is already the automatic name of {who}; layer names must be unique",
-            "pick another name, or name both layers",
-        )
-    return name
-
-
-def check_tensor_sizes(spec: ModelSpec, batch: int | None = None) -> None:
-    """Refuse a tensor torch cannot address, counted in Python ints before torch sees it.
-
-    Every size is within MAX_SIZE, but products are not: a 2**31 × 2**31 float32
-    weight is 2**64 bytes, and torch fails with "Storage size calculation
-    overflowed" even on the meta device. ``batch`` adds the activations.
-    """
-    inputs = spec.layer_inputs()
-    for i, (layer, shape) in enumerate(zip(spec.layers, inputs, strict=True), start=1):
-        weight = lt.weight_shape(layer.kind, layer.args, layer.out_features, shape)
-        if weight is not None:
-            _tensor_fits(spec.source, f"layers[{i}]", "weight", weight)
-        if batch is not None:
-            out = spec.layer_shapes[i - 1]
-            what = "output (batch × out_features)" if len(out) == 1 else "output"
-            _tensor_fits(spec.source, f"layers[{i}]", what, (batch, *out))
-    if batch is not None:
-        if spec.input_shape is None:
-            where, what = "input_features", "input (batch × input_features)"
-        else:
-            where, what = "input_shape", "input"
-        _tensor_fits(spec.source, where, what, (batch, *spec.sample_shape))
-
-
-def _tensor_fits(source: str, where: str, what: str, shape: tuple[int, ...]) -> None:
-    numel = math.prod(shape)
-    if numel * FLOAT32 > MAX_SIZE_BYTES:
-        dims = " × ".join(f"{d:,}" for d in shape)
-        raise _fail(
-            source,
-            where,
-            f"its {what} would be {dims} = {numel:.3g} float32 values, "
-            f"{numel * FLOAT32:.3g} bytes: more than torch can address (2**63 - 1 bytes)",
-        )
 
 
 def toml_string(text: str) -> str:

@@ -7,42 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from nncli.core.memory import FLOAT32, ensure_fits
-from nncli.core.model.config import ModelSpec
-
-SUM_TOLERANCE = 1e-5
+from nncli.core.model.results import SUM_TOLERANCE, NamedParam, RunResult
+from nncli.core.model.spec import ModelSpec
+from nncli.limits import STREAM_CHUNK_VALUES
 
 # Per output row, after the forward pass, on the host: the row sum (float32),
 # the argmax (int64) and the softmax check's temporaries (sum - 1, its abs, a bool).
 ROW_EXTRA_BYTES = 4 + 8 + 4 + 4 + 1
-# --json streams values in chunks of this many; a chunk is held as Python floats
-# (24 bytes each plus an 8-byte list slot) and as JSON text (at most ~25 bytes a
-# value), so the output never costs more than a chunk's worth at a time.
-STREAM_CHUNK_VALUES = 1 << 16
+# --json streams values in chunks of STREAM_CHUNK_VALUES; a chunk is held as Python
+# floats (24 bytes each plus an 8-byte list slot) and as JSON text (at most ~25 bytes
+# a value), so the output never costs more than a chunk's worth at a time.
 STREAM_BYTES_PER_VALUE = 24 + 8 + 32
-
-
-@dataclass
-class NamedParam:
-    name: str
-    shape: list[int]
-    values: Any  # a float32 numpy array of that shape
-
-
-@dataclass
-class RunResult:
-    model_name: str
-    source: str
-    device: str
-    seed: int
-    input_source: str  # "random N(0, 1)" or the --input path
-    input_shape: list[int]
-    output_shape: list[int]
-    output: Any  # float32 numpy array (rows, outputs)
-    predictions: Any | None  # int64 numpy array (rows,); None with one output (always 0)
-    row_sums: Any  # float32 numpy array (rows,)
-    softmax_output: bool  # the last layer is softmax: rows must sum to 1
-    sums_to_one: bool | None  # None when the output is not a softmax
-    params: list[NamedParam] | None = None
 
 
 @dataclass(frozen=True)

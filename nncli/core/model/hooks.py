@@ -31,22 +31,18 @@ that uses it, as torchinfo does: the work is done each time.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from nncli.core.model.summarize import LayerRow, Memory, SummaryResult, _formula
+from nncli.core.model.counting import MULT_ADDS_RULE, mult_adds, param_formula
+from nncli.core.model.results import LayerRow, Memory, SummaryResult
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
-
-TREE_MULT_ADDS_RULE = (
-    "torchinfo's rule, per call of every leaf layer: a parameter named weight or bias "
-    "× the output's first dimension (× its spatial size for Conv layers), other weights "
-    "such as an RNN's weight_ih_l0 × the output's first two dimensions; containers and "
-    "functional calls add nothing"
-)
 
 # Calls that only read metadata: never rows, even where they return a tensor (.T, .data).
 _METADATA = frozenset(
@@ -112,21 +108,25 @@ _OPERATORS = {
 class ForwardFailed(RuntimeError):
     """The model's forward raised; names the innermost module running at the time.
 
-    ``path`` is the module's path ("" for the model itself), ``input_shapes`` the
-    shapes it was called with; ``function`` the functional call (e.g. ``add (+)``)
-    that raised in that module's own forward, with ``function_shapes``, when known.
+    ``path`` is the module's path ("" for the model itself, None for a module made
+    inside forward()), ``input_shapes`` the shapes it was called with; ``function``
+    the functional call (e.g. ``add (+)``) that raised in that module's own forward,
+    with ``function_shapes``, when known.
     """
 
     def __init__(
         self,
-        path: str,
+        path: str | None,
         module_type: str,
         input_shapes: Any,
         cause: BaseException,
         function: str | None = None,
         function_shapes: Any = None,
     ) -> None:
-        where = f"{path} ({module_type})" if path else f"the model itself ({module_type})"
+        if path is None:
+            where = f"a {module_type} made inside forward()"
+        else:
+            where = f"{path} ({module_type})" if path else f"the model itself ({module_type})"
         call = f" in {function} with inputs {function_shapes}" if function else ""
         super().__init__(f"forward failed at {where}{call} with inputs {input_shapes}: {cause}")
         self.path = path
@@ -135,6 +135,76 @@ class ForwardFailed(RuntimeError):
         self.cause = cause
         self.function = function
         self.function_shapes = function_shapes
+
+
+class Locator:
+    """Which module was running when a forward pass failed, and the shapes it got.
+
+    Global forward hooks (public: ``torch.nn.modules.module.register_module_forward_*``),
+    removed on exit, so the model's own hook dicts are never touched and modules made
+    inside forward() are seen too. A module's post-hook does not run when its forward
+    raises, so after a failure the stack ends with the innermost module that was
+    running. ``args`` and ``kwargs`` are the model's own call's (global pre-hooks get
+    no keyword arguments).
+    """
+
+    def __init__(
+        self, model: nn.Module, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
+    ) -> None:
+        self.model = model
+        self.root_shapes = inputs_shape(args, kwargs or {})
+        self.names = {id(m): path for path, m in model.named_modules()}
+        self.stack: list[tuple[Any, Any]] = []  # (module, its positional inputs' shapes)
+        self.handles: list[Any] = []
+
+    def __enter__(self) -> Locator:
+        from torch.nn.modules import module as torch_module
+
+        self.handles = [
+            torch_module.register_module_forward_pre_hook(self._pre),
+            torch_module.register_module_forward_hook(self._post),
+        ]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+    def _pre(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        self.stack.append((module, inputs_shape(args, {})))
+
+    def _post(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        # Pop down to this module: entries above it are modules whose failure was
+        # caught inside forward().
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] is module:
+                del self.stack[i:]
+                return
+
+    def failure(
+        self, exc: BaseException, function: str | None = None, function_shapes: Any = None
+    ) -> ForwardFailed:
+        """The failure, at the innermost module running (the model, if none was)."""
+        if isinstance(exc, ForwardFailed):
+            return exc
+        module, shapes = self.stack[-1] if self.stack else (self.model, None)
+        path = self.names.get(id(module))
+        if path == "":  # the model's own call: its keyword inputs too
+            shapes = self.root_shapes
+        return ForwardFailed(path, type(module).__name__, shapes, exc, function, function_shapes)
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """Eval mode for the block, then every submodule's train/eval flag as it was."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
 
 
 # ------------------------------------------------------------------ shapes and bytes
@@ -181,6 +251,12 @@ def tensor_bytes(value: Any) -> int:
     return 0
 
 
+def unique_bytes(tensors: Iterable[torch.Tensor]) -> int:
+    """Bytes of the tensors, each counted once (a tied weight listed twice too)."""
+    unique = {id(t): t for t in tensors}.values()
+    return sum(t.numel() * t.element_size() for t in unique)
+
+
 def _nested_size(value: Any) -> list[int]:
     """torchinfo's ``nested_list_size``: the first tensor found, depth first."""
     import torch
@@ -214,13 +290,6 @@ def torchinfo_size(output: Any) -> list[int]:
     return []  # torchinfo raises a TypeError on other outputs
 
 
-def _prod(dims: list[int]) -> int:
-    result = 1
-    for d in dims:
-        result *= d
-    return result
-
-
 def _param_count(module: nn.Module, name: str, param: torch.Tensor) -> tuple[int, str]:
     """torchinfo's ``get_param_count``: a pruned weight counts its mask's ones."""
     import torch
@@ -234,18 +303,19 @@ def _param_count(module: nn.Module, name: str, param: torch.Tensor) -> tuple[int
 
 
 def torchinfo_macs(module: nn.Module, size: list[int]) -> int:
-    """torchinfo 1.8.0's ``calculate_macs`` for one call of a leaf module."""
-    if not size:
-        return 0  # torchinfo itself fails here (output_size[0] of an empty list)
+    """torchinfo 1.8.0's ``calculate_macs`` for one call of a leaf module (the rule is
+    :func:`nncli.core.model.counting.mult_adds`, which config summaries use too)."""
+    counted = [_param_count(module, raw, param) for raw, param in module.named_parameters()]
     conv = "Conv" in type(module).__name__
-    total = 0
-    for raw, param in module.named_parameters():
-        count, name = _param_count(module, raw, param)
-        if name in ("weight", "bias"):
-            total += count * (_prod(size[:1] + size[2:]) if conv else size[0])
-        elif "weight" in name or "bias" in name:
-            total += _prod(size[:2]) * count
-    return total
+    return mult_adds([(name, count) for count, name in counted], size, conv)
+
+
+def _formula(module: nn.Module, counted: list[tuple[str, torch.nn.Parameter]]) -> str:
+    """:func:`nncli.core.model.counting.param_formula` of a module's counted parameters."""
+    from torch import nn
+
+    factors = (module.in_features, module.out_features) if isinstance(module, nn.Linear) else None
+    return param_formula([(name, p.numel()) for name, p in counted], factors)
 
 
 # ------------------------------------------------------------------ rows
@@ -585,65 +655,38 @@ def collect_tree(
     restored, nothing moved, ``requires_grad`` untouched. A forward that raises
     becomes :class:`ForwardFailed` naming the innermost module that was running.
     """
-    import contextlib
-
     import torch
 
     collector = _Collector(model, Ledger(inits, init_args))
-    modes = [(m, m.training) for m in model.modules()]
     handles = []
     try:
-        for module in model.modules():
-            handles.append(module.register_forward_pre_hook(collector.pre_hook, with_kwargs=True))
-            handles.append(module.register_forward_hook(collector.hook, with_kwargs=True))
-        model.eval()
-        mode = _recorder_class()(collector) if functional else contextlib.nullcontext()
-        with torch.no_grad(), mode:
-            model(*args, **kwargs)
-    except Exception as exc:
-        raise _failure(collector, model, args, kwargs, exc) from exc
+        with Locator(model, args, kwargs) as locator, eval_mode(model):
+            for module in model.modules():
+                handles.append(
+                    module.register_forward_pre_hook(collector.pre_hook, with_kwargs=True)
+                )
+                handles.append(module.register_forward_hook(collector.hook, with_kwargs=True))
+            mode = _recorder_class()(collector) if functional else contextlib.nullcontext()
+            try:
+                with torch.no_grad(), mode:
+                    model(*args, **kwargs)
+            except Exception as exc:
+                raise locator.failure(exc, *(collector.failed_call or (None, None))) from exc
     finally:
         for handle in handles:
             handle.remove()
-        for module, training in modes:
-            module.training = training
     collector.absorb_uncalled()
     return collector.ledger.rows, _memory(model, args, kwargs, collector.activations)
-
-
-def _failure(
-    collector: _Collector,
-    model: nn.Module,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    exc: Exception,
-) -> ForwardFailed:
-    if isinstance(exc, ForwardFailed):
-        return exc
-    call, call_shapes = collector.failed_call or (None, None)
-    if not collector.stack:
-        return ForwardFailed("", type(model).__name__, inputs_shape(args, kwargs), exc)
-    frame = collector.stack[-1]
-    return ForwardFailed(
-        frame.row.name if frame.row else "",
-        type(frame.module).__name__,
-        inputs_shape(frame.args, frame.kwargs),
-        exc,
-        call,
-        call_shapes,
-    )
 
 
 def _memory(
     model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], activations: int
 ) -> Memory:
-    params = {id(p): p for p in model.parameters()}.values()
-    buffers = {id(b): b for b in model.buffers()}.values()
     return Memory(
         input=tensor_bytes(list(args)) + tensor_bytes(kwargs),
         activations=activations,
-        params=sum(p.numel() * p.element_size() for p in params),
-        buffers=sum(b.numel() * b.element_size() for b in buffers),
+        params=unique_bytes(model.parameters()),
+        buffers=unique_bytes(model.buffers()),
     )
 
 
@@ -755,7 +798,7 @@ def summarize_module(
         non_trainable_params=total - trainable,
         mult_adds=sum(r.mult_adds for r in rows),
         memory=memory,
-        mult_adds_rule=TREE_MULT_ADDS_RULE,
+        mult_adds_rule=MULT_ADDS_RULE,
         depth=depth,
         buffers=sum(b.numel() for b in {id(b): b for b in model.buffers()}.values()),
         inputs=inputs,

@@ -18,7 +18,8 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nncli.core.model.config import ModelSpec, parse_config, toml_value
+from nncli.core.model.config import parse_config, toml_value
+from nncli.core.model.spec import ModelSpec
 from nncli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 FORMAT = "nncli-checkpoint"
 VERSION = 1
-EXTENSIONS = ("pt", "pth", "ckpt")
+EXTENSIONS = ("pt", "pth", "ckpt")  # torch.save files, by the usual names
 
 
 # --------------------------------------------------------------------------- TOML

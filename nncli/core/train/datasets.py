@@ -497,22 +497,13 @@ def load_table(
 
 def _column_names(path: Path, width: int) -> list[str]:
     """A CSV's header names (read_rows skipped that line), or c0..cN without one."""
-    default = [f"c{i}" for i in range(width)]
-    if path.suffix.lower() != ".csv":
-        return default
-    from nncli.core.inputs import is_number
+    from nncli.core.inputs import read_header
 
-    with path.open(encoding="utf-8-sig", newline=None) as f:
-        for number, line in enumerate(f, start=1):
-            text = line.strip()
-            if not text or text.startswith("#"):
-                continue
-            # Spreadsheets quote names ("a","b"); the quotes are not part of them.
-            cells = [c.strip().strip('"').strip() for c in text.split(",")]
-            if any(is_number(c) for c in cells):
-                return default  # no header: the first line is data
-            return _check_header(path, number, cells, width)
-    return default  # pragma: no cover - read_rows refused an empty file
+    # Parsed as read_rows parses it: spreadsheets quote names ("a","b", "x,y").
+    header = read_header(path)
+    if header is None:  # a .npy, or the first line is data
+        return [f"c{i}" for i in range(width)]
+    return _check_header(path, *header, width)
 
 
 def _check_header(path: Path, line: int, cells: list[str], width: int) -> list[str]:

@@ -50,9 +50,11 @@ import numpy as np
 from nncli import fmt
 from nncli.core.activation.activations import get_activation
 from nncli.core.init.inits import get_scheme
-from nncli.core.loss.losses import get_loss
+from nncli.core.loss.losses import get_loss, train_default, train_losses
 from nncli.core.memory import FLOAT32, ensure_fits
-from nncli.core.model.config import LayerSpec, ModelSpec, check_tensor_sizes, module_names
+from nncli.core.model.spec import LayerSpec, ModelSpec, check_tensor_sizes, module_names
+from nncli.core.train.datasets import TASKS
+from nncli.core.train.optimizers import make_optimizer
 from nncli.errors import UsageError, unknown_name
 from nncli.limits import check_int
 
@@ -64,10 +66,7 @@ if TYPE_CHECKING:
 
     Weighted = nn.Linear | nn.Conv1d | nn.Conv2d
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")  # momentum = SGD(momentum=0.9)
-MOMENTUM = 0.9
 DEFAULT_ACTIVATION = "tanh"
-TASKS = ("binary", "multi-class", "regression")
 
 # Verdict thresholds (module docstring).
 DIVERGED_GROWTH = 100.0  # a loss 100× the one before training has blown up, if finite
@@ -84,18 +83,8 @@ STATS_EVERY = 10
 STATS_ROWS = 2048  # rows of the training set used for the start/end layer statistics
 EVAL_ROWS = 65536  # the test set is evaluated in chunks of this many rows
 
-# The losses that can train each task, with the target encoding each needs.
-TASK_LOSSES: dict[str, tuple[str, ...]] = {
-    "binary": ("bce_with_logits", "bce", "soft_margin", "mse", "mae", "huber", "smooth_l1"),
-    "multi-class": ("cross_entropy", "multi_margin"),
-    "regression": ("mse", "mae", "huber", "smooth_l1", "poisson_nll"),
-}
-# Losses whose prediction is a probability: the model must end in a sigmoid.
-_PROBABILITY_LOSSES = ("bce",)
-# Binary losses on a ±1 target, whose decision threshold is a score of 0.
-_SIGNED_LOSSES = ("soft_margin",)
-# Binary losses on the 0/1 labels themselves (regression on the label): threshold 0.5.
-_LABEL_REGRESSION = ("mse", "mae", "huber", "smooth_l1")
+# The losses that can train each task (the registry's train_tasks), the default first.
+TASK_LOSSES: dict[str, tuple[str, ...]] = {task: train_losses(task) for task in TASKS}
 
 Progress = Callable[[int, int, dict[str, float]], None]
 
@@ -197,13 +186,6 @@ def check_hyperparameters(
     _finite_number("--l1", l1, positive=False)
 
 
-def check_optimizer(name: str) -> str:
-    key = name.strip().lower()
-    if key not in OPTIMIZERS:
-        raise unknown_name("optimizer", name, OPTIMIZERS)
-    return key
-
-
 def _output_activation(spec: ModelSpec) -> str | None:
     return spec.layers[-1].activation
 
@@ -215,35 +197,27 @@ def default_loss(task: str, spec: ModelSpec) -> tuple[str, list[str]]:
     a sigmoid (the pairing for a sigmoid output); multi-class: ``cross_entropy`` on the
     logits; regression: ``mse``.
     """
-    if task == "binary":
-        name = "bce" if _output_activation(spec) == "sigmoid" else "bce_with_logits"
-    elif task == "multi-class":
-        name = "cross_entropy"
-    elif task == "regression":
-        name = "mse"
-    else:
+    if task not in TASKS:
         raise unknown_name("task", task, TASKS)
+    name = train_default(task, _output_activation(spec)).name
     return name, pairing_warnings(name, spec)
 
 
 def pairing_warnings(loss: str, spec: ModelSpec) -> list[str]:
     """Known pitfalls of feeding this model's output layer into this loss."""
     out = _output_activation(spec)
+    entry = get_loss(loss)
     warnings = []
-    if loss == "cross_entropy" and out == "softmax":
+    if entry.built_in and out == entry.built_in:
         warnings.append(
-            "the model ends in softmax and cross_entropy applies softmax again (double "
-            "softmax): gradients shrink and training slows; remove the output softmax"
+            f"the model ends in {out} and {loss} applies {out} again{entry.built_in_twice}"
         )
-    if loss == "bce_with_logits" and out == "sigmoid":
-        warnings.append(
-            "the model ends in sigmoid and bce_with_logits applies sigmoid again: the "
-            "loss never gets near 0; remove the output sigmoid or use --loss bce"
-        )
-    if loss in _LABEL_REGRESSION and out == "sigmoid":
+    if entry.target_kind == "real" and out == "sigmoid":
+        # Regression on the 0/1 label behind a sigmoid.
+        pairing = train_default("binary", out).name
         warnings.append(
             f"{loss} on a sigmoid output: the gradient vanishes where the sigmoid "
-            "saturates, even on wrong answers; bce is the pairing for a sigmoid"
+            f"saturates, even on wrong answers; {pairing} is the pairing for a sigmoid"
         )
     return warnings
 
@@ -259,21 +233,23 @@ def resolve_loss(task: str, spec: ModelSpec, name: str | None = None) -> tuple[s
             f"--loss {loss} cannot train a {task} task; choose from: {', '.join(allowed)}",
             hint=f"the default for {task} is {default_loss(task, spec)[0]}",
         )
-    if loss in _PROBABILITY_LOSSES and _output_activation(spec) != "sigmoid":
+    needs = get_loss(loss).needs_activation
+    if needs and _output_activation(spec) != needs:
         raise UsageError(
-            f"--loss {loss} needs probabilities, but the model's output layer has no sigmoid",
-            hint="use bce_with_logits on the logit (the default), or end the model in sigmoid",
+            f"--loss {loss} needs probabilities, but the model's output layer has no {needs}",
+            hint=f"use {default_loss(task, spec)[0]} on the logit (the default), "
+            f"or end the model in {needs}",
         )
     return loss, pairing_warnings(loss, spec)
 
 
 def check_targets(dataset: Dataset, loss: str) -> None:
     """Target values a loss cannot take (poisson_nll's counts are ≥ 0)."""
-    if loss == "poisson_nll":
+    if get_loss(loss).target_kind == "count":
         low = min(float(np.min(dataset.y_train)), float(np.min(dataset.y_test)))
         if low < 0:
             raise UsageError(
-                f"--loss poisson_nll needs targets ≥ 0 (counts), but the data has {fmt.num(low)}"
+                f"--loss {loss} needs targets ≥ 0 (counts), but the data has {fmt.num(low)}"
             )
 
 
@@ -401,6 +377,7 @@ class _Task:
     kind: str
     loss: str
     threshold: float | None  # binary: a prediction above it is class 1
+    signed: bool = False  # the loss takes −1/1 targets (soft_margin), not the 0/1 labels
 
     def target(self, y: np.ndarray, device: Any) -> torch.Tensor:
         import torch
@@ -408,7 +385,7 @@ class _Task:
         if self.kind == "multi-class":
             return torch.as_tensor(np.ascontiguousarray(y, dtype=np.int64)).to(device)
         t = torch.as_tensor(np.ascontiguousarray(y, dtype=np.float32)).reshape(-1, 1)
-        if self.loss in _SIGNED_LOSSES:
+        if self.signed:
             t = t * 2 - 1  # 0/1 -> -1/+1
         return t.to(device)
 
@@ -418,32 +395,15 @@ class _Task:
             return None
         if self.kind == "multi-class":
             return (out.argmax(dim=1) == y).sum()
-        positive = y > (0.0 if self.loss in _SIGNED_LOSSES else 0.5)
+        positive = y > (0.0 if self.signed else 0.5)
         threshold = 0.5 if self.threshold is None else self.threshold
         return ((out > threshold) == positive).sum()
 
 
 def _task_for(dataset: Dataset, loss: str) -> _Task:
-    threshold = None
-    if dataset.task == "binary":
-        threshold = 0.0 if loss in ("bce_with_logits", *_SIGNED_LOSSES) else 0.5
-    return _Task(dataset.task, loss, threshold)
-
-
-def _make_optimizer(run: RunConfig, params: Any) -> torch.optim.Optimizer:
-    import torch
-
-    name = check_optimizer(run.optimizer)
-    wd = run.weight_decay
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=run.lr, weight_decay=wd)
-    if name == "momentum":
-        return torch.optim.SGD(params, lr=run.lr, momentum=MOMENTUM, weight_decay=wd)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=run.lr, weight_decay=wd)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=run.lr, weight_decay=wd)
-    return torch.optim.RMSprop(params, lr=run.lr, weight_decay=wd)
+    entry = get_loss(loss)
+    threshold = entry.decision_threshold if dataset.task == "binary" else None
+    return _Task(dataset.task, loss, threshold, signed=entry.target_kind == "sign")
 
 
 class _Interrupt:
@@ -517,7 +477,9 @@ def train(
     x_train = _as_input(dataset.x_train, spec).to(dev)
     x_test = _as_input(dataset.x_test, spec).to(dev)
     y_train, y_test = task.target(dataset.y_train, dev), task.target(dataset.y_test, dev)
-    optimizer = _make_optimizer(run, model.parameters())
+    optimizer = make_optimizer(
+        run.optimizer, model.parameters(), lr=run.lr, weight_decay=run.weight_decay
+    )
     generator = torch.Generator().manual_seed(seed)
 
     stats_rows = slice(0, min(len(x_train), STATS_ROWS))
@@ -946,15 +908,17 @@ def binary_probability(loss: str, out: torch.Tensor) -> torch.Tensor:
     itself after a sigmoid (bce), or the clipped label estimate (a regression loss)."""
     import torch
 
-    if loss in ("bce_with_logits", *_SIGNED_LOSSES):
+    if get_loss(loss).output == "logit":
         return torch.sigmoid(out)
     return out.clamp(0.0, 1.0)
 
 
-def predict(run: TrainRun, x: np.ndarray, task: str) -> np.ndarray:
-    """Classes (classification) or values (regression) for rows of features, in chunks.
+def outputs(run: TrainRun, x: np.ndarray) -> torch.Tensor:
+    """The trained model's raw outputs for rows of features, float32 on the CPU.
 
-    Binary uses the run's loss's decision threshold (logit > 0, probability > 0.5).
+    In eval mode (dropout off, batch norm on its running statistics), in chunks of
+    :data:`EVAL_ROWS` rows, with the model's mode restored afterwards: the same rows
+    always give the same outputs, however often they are asked for.
     """
     import torch
 
@@ -964,18 +928,27 @@ def predict(run: TrainRun, x: np.ndarray, task: str) -> np.ndarray:
     with torch.no_grad(), _eval_mode(model):
         for begin in range(0, len(x), EVAL_ROWS):
             xb = _as_input(x[begin : begin + EVAL_ROWS], run.spec)
-            pieces.append(model(xb.to(device)).cpu())
-    out = torch.cat(pieces) if pieces else torch.empty(0, run.spec.output_features)
+            pieces.append(model(xb.to(device)).float().cpu())
+    return torch.cat(pieces) if pieces else torch.empty(0, run.spec.output_features)
+
+
+def predict(run: TrainRun, x: np.ndarray, task: str) -> np.ndarray:
+    """Classes (classification) or values (regression) for rows of features, in chunks.
+
+    Binary uses the run's loss's decision threshold (logit > 0, probability > 0.5).
+    """
+    import torch
+
+    out = outputs(run, x)
     if task == "multi-class":
         return out.argmax(dim=1).numpy()
     if task == "binary":
-        threshold = 0.0 if run.config.loss in ("bce_with_logits", *_SIGNED_LOSSES) else 0.5
+        threshold = get_loss(run.config.loss).decision_threshold
         return (out[:, 0] > threshold).to(torch.int64).numpy()
     return out[:, 0].numpy()
 
 
 __all__ = [
-    "OPTIMIZERS",
     "VERDICTS",
     "EpochRecord",
     "LayerStats",
@@ -986,6 +959,7 @@ __all__ = [
     "default_loss",
     "estimate_bytes",
     "model_spec",
+    "outputs",
     "predict",
     "resolve_loss",
     "train",

@@ -13,9 +13,9 @@ import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from nncli.core.inputs import NPY_MAGIC, ZIP_MAGIC
+from nncli.core.inputs import load_npy, npy_header
 from nncli.core.memory import MAX_SIZE_BYTES, ensure_fits
 from nncli.errors import UsageError, unknown_name
 from nncli.limits import MAX_SIZE, check_int
@@ -439,65 +439,27 @@ def _file_error(path: str, message: str) -> UsageError:
 
 
 def read_npy_header(path: str) -> tuple[tuple[int, ...], str]:
-    """The shape and dtype of a .npy file, read from its header without loading data."""
+    """The shape and dtype of a .npy file, read from its header without loading data
+    (by the one .npy reader, :func:`nncli.core.inputs.npy_header`), checked against
+    what a model's input may be."""
     file = Path(path)
     if file.suffix.lower() != ".npy":
         raise _file_error(
             path, f"unsupported format {file.suffix or '(none)'!r}; --model takes .npy arrays"
         )
-    try:
-        if not file.is_file():
-            what = "no such file" if not file.exists() else "is not a regular file"
-            raise _file_error(path, what)
-        with file.open("rb") as f:
-            shape, dtype = _header(path, f)
-            data_start = f.tell()
-        size = file.stat().st_size
-    except OSError as exc:
-        raise _file_error(path, f"cannot be read ({exc.strerror or exc})") from exc
-    numel = 1
-    for dim in shape:
-        numel *= dim
-    if size - data_start < numel * dtype.itemsize:
-        raise _file_error(
-            path,
-            f"is truncated: its header promises {numel * dtype.itemsize:,} bytes of {dtype} "
-            f"data, the file holds {max(size - data_start, 0):,}",
-        )
-    return shape, str(dtype.name)
-
-
-def _header(path: str, f: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
-    import numpy as np
-
-    magic = f.read(len(NPY_MAGIC) + 2)
-    if magic.startswith(ZIP_MAGIC):
-        raise _file_error(path, "is an .npz archive (numpy.savez); save one array with numpy.save")
-    if len(magic) < len(NPY_MAGIC) + 2 or not magic.startswith(NPY_MAGIC):
-        raise _file_error(path, "not a .npy file (it does not start with numpy's magic string)")
-    readers = {
-        (1, 0): np.lib.format.read_array_header_1_0,
-        (2, 0): np.lib.format.read_array_header_2_0,
-    }
-    version = (magic[-2], magic[-1])
-    if version not in readers:
-        raise _file_error(path, f"unsupported .npy format version {version[0]}.{version[1]}")
-    try:
-        raw_shape, _fortran, dtype = readers[version](f)
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
-        raise _file_error(path, f"not a valid .npy header ({exc})") from exc
+    header = npy_header(path, "--input")
+    shape, dtype = header.shape, header.dtype
     if dtype.names is not None or dtype.hasobject or dtype.name not in NPY_DTYPES:
         raise _file_error(
             path, f"dtype {dtype} is not supported; use one of {', '.join(sorted(NPY_DTYPES))}"
         )
-    shape = tuple(int(n) for n in raw_shape)
     if not shape:
         raise _file_error(path, "is a single value; the first dimension must be the batch")
     if any(n < 1 for n in shape):
         raise _file_error(path, f"is empty (shape {list(shape)})")
     if any(n > MAX_SIZE for n in shape):
         raise _file_error(path, f"has a dimension over {MAX_SIZE:,} (shape {list(shape)})")
-    return shape, dtype
+    return shape, str(dtype.name)
 
 
 def _read_npy(spec: InputSpec) -> np.ndarray:
@@ -505,8 +467,5 @@ def _read_npy(spec: InputSpec) -> np.ndarray:
     import numpy as np
 
     assert spec.path is not None
-    try:
-        data = np.load(spec.path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise _file_error(spec.path, f"not a valid .npy array ({exc})") from exc
+    data = load_npy(spec.path, "--input")
     return np.ascontiguousarray(data.astype(data.dtype.newbyteorder("="), copy=False))

@@ -2,32 +2,37 @@
 
 The order is ``run``'s for configs: ``torch.manual_seed(seed)``, build the model,
 then draw the inputs, so the same seed gives the same weights and inputs as the
-three-line torch script a user would write. Nothing is allocated before a memory
-check made from a meta build (parameters, buffers and inputs).
+three-line torch script a user would write. The model is built once, under an
+allocation budget (parameters, buffers and inputs must fit), and the user's output
+goes to stderr (see :mod:`nncli.core.model.user.call`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nncli.core.memory import ensure_fits
-from nncli.errors import NncliError, RuntimeFailure, UsageError
+from nncli.core.model.user.call import (
+    build_module,
+    forward,
+    forward_hint,
+    module_device,
+    tensors,
+    weight_bytes,
+)
+from nncli.core.model.user.request import ModelRequest, Prepared, prepare
+from nncli.core.model.user.target import Target
+from nncli.errors import UsageError
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
     from nncli.core.model.user.inputs import InputSpec
-    from nncli.core.model.user.target import Target
 
-FORWARD_HINT = (
-    "check --input-size (the sizes of one sample, without the batch) and --dtype "
-    "against what the model's forward() expects"
-)
 # Outputs nested deeper than this are listed as one non-tensor leaf: a model that
 # returns a self-referencing structure must not recurse forever.
 MAX_NESTING = 32
@@ -58,51 +63,37 @@ class ModelRunResult:
     notes: list[str] = field(default_factory=list)
 
 
-def run_target(
-    spec: str,
-    *,
-    kwargs_text: str | None,
-    input_sizes: list[str],
-    dtypes: list[str],
-    vocab: int | None,
-    input_files: list[str],
-    batch: int,
-    device: str,
-    seed: int,
-) -> ModelRunResult:
-    """Build ``spec``'s model under ``seed`` (an instance is used as it is), draw or load
-    its inputs, and run one forward pass in eval mode without gradients."""
-    from nncli.core.model.user.inputs import parse_inputs
-    from nncli.core.model.user.target import check_kwargs, parse_model_kwargs, resolve_target
-
-    target = resolve_target(spec)
-    kwargs = parse_model_kwargs(kwargs_text)
-    check_kwargs(target, kwargs)  # before anything runs: the signature is in the message
-    specs = parse_inputs(input_sizes, dtypes, input_files)
+def run_target(request: ModelRequest) -> ModelRunResult:
+    """Build SPEC's model once under the seed (an instance is used as it is), draw or load
+    its inputs, and run one forward pass in eval mode without gradients, every call of
+    the user's code guarded (:mod:`nncli.core.model.user.call`)."""
+    prepared = prepare(request)
+    target, specs, batch, device = prepared.target, prepared.specs, request.batch, request.device
     if target.kind == "instance":
-        model, where = target.obj, _module_device(target.obj)
-        specs = specs or _infer(model, dtypes)
+        model, where = target.obj, _instance_device(target.obj)
+        specs = specs or _infer(model, request)
         # Its weights exist already: only the inputs are new, where it lives.
         _ensure_fits(0, specs, batch, where, on_host=False)
-        with _as_found(model):
-            args, kw = _draw_inputs(specs, batch, where, vocab, seed, model)
-            output = _forward(model, args, kw, target.name, specs)
+        args, kw = _draw_inputs(specs, request, where, model)
     else:
         where = device
-        specs = _check_memory(target, kwargs, specs, dtypes, batch, device)
-        model, specs, args, kw = _build_and_draw(
-            target, kwargs, specs, dtypes, batch, device, vocab, seed
-        )
-        output = _forward(model, args, kw, target.name, specs)
+        model, specs, args, kw = _build_and_draw(prepared)
+    output: Any = forward(
+        model,
+        args,
+        kw,
+        name=target.name,
+        hint=lambda module_type: forward_hint(target, specs, module_type),
+    )
     return ModelRunResult(
         model_name=target.name,
-        source=spec,
+        source=request.spec,
         device=where,
-        seed=seed,
+        seed=request.seed,
         inputs=[s.describe(batch) for s in specs],
         outputs=flatten_outputs(output),
-        input_source=", ".join(input_files) if input_files else "random",
-        drawn=[_drawn(s, vocab, model) for s in specs],
+        input_source=", ".join(request.input_files) if request.input_files else "random",
+        drawn=[_drawn(s, request.vocab, model) for s in specs],
         notes=_notes(target, specs, device, where),
     )
 
@@ -132,48 +123,14 @@ def _drawn(spec: InputSpec, vocab: int | None, model: nn.Module) -> str:
     return f"random integers in [0, {ids:,})"
 
 
-def _infer(model: nn.Module, dtypes: list[str]) -> list[InputSpec]:
+def _infer(model: nn.Module, request: ModelRequest) -> list[InputSpec]:
     """The input of a model whose first layer is an nn.Linear (else a usage error)."""
     from nncli.core.model.user.inputs import infer_inputs
 
-    return infer_inputs(model, dtypes)
+    return infer_inputs(model, list(request.dtypes))
 
 
 # -- memory ------------------------------------------------------------------------------
-
-
-def _meta_build(target: Target, kwargs: dict[str, Any]) -> nn.Module | None:
-    """The model built on the meta device (no weights), to learn its size and inputs;
-    None when it cannot be built there (then no memory check is made)."""
-    from nncli.core.model.user.target import build_module
-
-    try:
-        return build_module(target, kwargs, meta=True, device="meta", seed=None)
-    except Exception:  # the real build reports any error that is the user's
-        return None
-
-
-def _check_memory(
-    target: Target,
-    kwargs: dict[str, Any],
-    specs: list[InputSpec],
-    dtypes: list[str],
-    batch: int,
-    device: str,
-) -> list[InputSpec]:
-    """Refuse a model too large before building it for real, from a meta build's
-    parameter and buffer bytes; returns the inputs (inferred from it if not given)."""
-    meta_model = _meta_build(target, kwargs)
-    if meta_model is None:  # not buildable on meta: no estimate, the real build decides
-        return specs
-    specs = specs or _infer(meta_model, dtypes)
-    _ensure_fits(_tensor_bytes(meta_model), specs, batch, device, on_host=True)
-    return specs
-
-
-def _tensor_bytes(module: nn.Module) -> int:
-    tensors = [*module.parameters(), *module.buffers()]  # shared ones are listed once
-    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 def _ensure_fits(
@@ -188,64 +145,68 @@ def _ensure_fits(
 
     check_input_sizes(specs, batch)
     need = model_bytes + input_bytes(specs, batch)
-    rows = specs[0].full_shape(batch)[0] if specs else batch  # an --input file's own batch
-    what = f"the model and a batch of {rows:,}"
-    ensure_fits(need, device, what)
+    ensure_fits(need, device, _what(specs, batch))
     if on_host and device != "cpu":
-        ensure_fits(need, "cpu", f"{what} (built on the host first)")
+        ensure_fits(need, "cpu", f"{_what(specs, batch)} (built on the host first)")
+
+
+def _what(specs: list[InputSpec], batch: int) -> str:
+    rows = specs[0].full_shape(batch)[0] if specs else batch  # an --input file's own batch
+    return f"the model and a batch of {rows:,}"
 
 
 # -- build, inputs, forward -------------------------------------------------------------
 
 
 def _build_and_draw(
-    target: Target,
-    kwargs: dict[str, Any],
-    specs: list[InputSpec],
-    dtypes: list[str],
-    batch: int,
-    device: str,
-    vocab: int | None,
-    seed: int,
+    prepared: Prepared,
 ) -> tuple[nn.Module, list[InputSpec], tuple[Any, ...], dict[str, Any]]:
     """The seeded build, then the inputs, in one seeded stream (the tutorial's order).
 
-    Built and drawn on the CPU, then moved, so a seed gives the same numbers on
-    every device. Inputs not known yet (no meta build) are inferred from the model.
+    Built once, and drawn, on the CPU, then moved, so a seed gives the same numbers on
+    every device. The build never allocates past the memory left for it after the
+    inputs (see :func:`call.build_module`); inputs not given are inferred from it.
     """
-    from nncli.core.model.user.target import build_module
+    from nncli.core.model.user.inputs import check_input_sizes, input_bytes
     from nncli.core.seed import seeded
 
-    with seeded(seed):
-        model = build_module(target, kwargs, meta=False, device="cpu", seed=None)
-        specs = specs or _infer(model, dtypes)
-        args, kw = _make_inputs(specs, batch, vocab, model)
-    model = model.to(device).eval()
-    return model, specs, _to(args, device), _to(kw, device)
+    request, specs = prepared.request, prepared.specs
+    check_input_sizes(specs, request.batch)
+    with seeded(request.seed):
+        model = build_module(
+            prepared.target,
+            prepared.kwargs,
+            meta=False,
+            device=request.device,
+            seed=None,  # seeded above: the inputs are drawn from the same stream
+            reserve=input_bytes(specs, request.batch),
+            what=_what(specs, request.batch),
+        )
+        specs = specs or _infer(model, request)
+        _ensure_fits(weight_bytes(model), specs, request.batch, request.device, on_host=True)
+        args, kw = _make_inputs(specs, request, model)
+    return model, specs, _to(args, request.device), _to(kw, request.device)
 
 
 def _draw_inputs(
-    specs: list[InputSpec],
-    batch: int,
-    device: str,
-    vocab: int | None,
-    seed: int,
-    model: nn.Module,
+    specs: list[InputSpec], request: ModelRequest, device: str, model: nn.Module
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     from nncli.core.seed import seeded
 
-    with seeded(seed):
-        args, kw = _make_inputs(specs, batch, vocab, model)
+    with seeded(request.seed):
+        args, kw = _make_inputs(specs, request, model)
     return _to(args, device), _to(kw, device)
 
 
 def _make_inputs(
-    specs: list[InputSpec], batch: int, vocab: int | None, model: nn.Module
+    specs: list[InputSpec], request: ModelRequest, model: nn.Module
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The inputs, drawn from torch's generator as it stands (already seeded)."""
     from nncli.core.model.user.inputs import make_inputs
 
-    args, kw = make_inputs(specs, batch, device="cpu", vocab=vocab, seed=None, model=model)
+    args, kw = make_inputs(
+        specs, request.batch, device="cpu", vocab=request.vocab, seed=None, model=model
+    )
     return tuple(args), dict(kw)
 
 
@@ -263,155 +224,15 @@ def _to(value: Any, device: str) -> Any:
     return value
 
 
-def _module_device(model: nn.Module) -> str:
-    """Where an instance's weights are (the first parameter or buffer's device)."""
-    for tensor in [*model.parameters(), *model.buffers()]:
-        if tensor.device.type == "meta":
-            raise UsageError(
-                "the model instance has its weights on the meta device: there are no "
-                "values to run with",
-                hint="`nncli summary --model` gives its shapes without weights",
-            )
-        return str(tensor.device)
-    return "cpu"
-
-
-@contextmanager
-def _as_found(model: nn.Module) -> Iterator[None]:
-    """Eval mode for the pass, then every submodule's train/eval flag as it was."""
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
-def _forward(
-    model: nn.Module,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    name: str,
-    specs: list[InputSpec],
-) -> Any:
-    """``model(*args, **kwargs)`` without gradients; a failure is a usage error naming
-    the innermost module that was running and the shapes it got."""
-    import torch
-
-    inferred = [s.inferred_from for s in specs if s.inferred_from]
-    hint = (
-        f"the input size was inferred from {inferred[0]}; give --input-size"
-        if inferred
-        else FORWARD_HINT
-    )
-
-    tracker = _LayerTracker(model, name)
-    try:
-        with torch.no_grad(), tracker:
-            return model(*args, **kwargs)
-    except NncliError:
-        raise
-    except (MemoryError, torch.OutOfMemoryError) as error:
-        raise RuntimeFailure(
-            f"the forward pass of {name} ran out of memory: {_first_line(error)}",
-            hint="try a smaller --batch or --input-size",
-        ) from error
-    except Exception as error:  # the user's code can raise anything
-        # Worded as summary's (usermodel), so a model fails alike in both commands.
+def _instance_device(model: nn.Module) -> str:
+    """Where an instance's weights are; weights on meta have no values to run with."""
+    if any(t.device.type == "meta" for t in tensors(model)):
         raise UsageError(
-            f"the forward pass fails in {tracker.where()}: "
-            f"{type(error).__name__}: {_first_line(error)}",
-            hint=hint,
-        ) from error
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else "(no message)"
-
-
-class _LayerTracker:
-    """Which module was running when the forward pass failed, and its inputs' shapes.
-
-    Global forward hooks, removed on exit, so the model's own hook dicts are never
-    touched. A module's post-hook does not run when its forward raises, so after a
-    failure the stack ends with the innermost module that was running.
-    """
-
-    def __init__(self, model: nn.Module, name: str) -> None:
-        self.model = model
-        self.name = name
-        self.names = {id(m): path for path, m in model.named_modules()}
-        self.stack: list[tuple[Any, Any]] = []  # (module, its positional inputs' shapes)
-        self.handles: list[Any] = []
-
-    def __enter__(self) -> _LayerTracker:
-        from torch.nn.modules import module as torch_module
-
-        self.handles = [
-            torch_module.register_module_forward_pre_hook(self._pre),
-            torch_module.register_module_forward_hook(self._post),
-        ]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for handle in self.handles:
-            handle.remove()
-        self.handles = []
-
-    def _pre(self, module: nn.Module, args: tuple[Any, ...]) -> None:
-        self.stack.append((module, describe_shapes(args)))
-
-    def _post(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        # Pop down to this module: entries above it are modules whose failure was
-        # caught inside forward().
-        for i in range(len(self.stack) - 1, -1, -1):
-            if self.stack[i][0] is module:
-                del self.stack[i:]
-                return
-
-    def where(self) -> str:
-        """``body.fc2 (Linear) given input [5, 6]``, or ``Net.forward (Net) ...`` for
-        the model's own code."""
-        if not self.stack:
-            return f"{self.name}.forward"
-        module, shapes = self.stack[-1]
-        path = self.names.get(id(module))
-        kind = type(module).__name__
-        if path == "":
-            where = f"{self.name}.forward ({kind})"
-        elif path is None:
-            where = f"a {kind} made inside forward()"
-        else:
-            where = f"{path} ({kind})"
-        given = [_shape_text(s) for s in shapes if s is not None]
-        return f"{where} given input {', '.join(given)}" if given else where
-
-
-def describe_shapes(value: Any, depth: int = 0) -> Any:
-    """Shapes of the tensors in ``value``, nested as it is; None for other leaves."""
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return list(value.shape)
-    if depth < MAX_NESTING and isinstance(value, (tuple, list)):
-        return [describe_shapes(v, depth + 1) for v in value]
-    if depth < MAX_NESTING and isinstance(value, Mapping):
-        return {str(k): describe_shapes(v, depth + 1) for k, v in value.items()}
-    return None
-
-
-def _shape_text(shapes: Any) -> str:
-    """One argument's shapes: ``[5, 6]``; ``([5, 6], [5, 3])`` for a tuple of tensors;
-    ``{x: [5, 6]}`` for a dict."""
-    if isinstance(shapes, dict):
-        return "{" + ", ".join(f"{k}: {_shape_text(v)}" for k, v in shapes.items()) + "}"
-    if isinstance(shapes, list) and all(isinstance(d, int) for d in shapes):
-        return str(shapes)
-    if isinstance(shapes, list):
-        return "(" + ", ".join(_shape_text(s) for s in shapes) + ")"
-    return "-"
+            "the model instance has its weights on the meta device: there are no "
+            "values to run with",
+            hint="`nncli summary --model` gives its shapes without weights",
+        )
+    return module_device(model)
 
 
 # -- outputs -----------------------------------------------------------------------------
