@@ -20,8 +20,10 @@ from nncli.commands._options import (
     DeviceOpt,
     JsonOpt,
     SeedOpt,
+    check_dpi,
     check_int,
     check_seed,
+    dpi_option,
     lang_option,
 )
 from nncli.core.loss.losses import train_default
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
     from nncli.core.train.plan import RunPlan
     from nncli.core.train.trainer import TrainRun
 
-MIN_DPI, MAX_DPI = 10, 1200
 MAX_EPOCHS = 1_000_000
 DEFAULT_LR = 0.03  # TF Playground's default learning rate
 
@@ -187,7 +188,7 @@ def train(
         str | None,
         _opt("--plot", "Draw the dashboard to FILE (.png, .svg, .pdf).", _OUTPUT, "FILE"),
     ] = None,
-    dpi: Annotated[int, _opt("--dpi", "Resolution of .png output.", _OUTPUT, "DPI")] = 150,
+    dpi: Annotated[int, dpi_option(_OUTPUT)] = 150,
     lang: Annotated[str | None, lang_option("the figure's labels", _OUTPUT)] = None,
     save: Annotated[
         str | None,
@@ -379,8 +380,7 @@ def _parse(**kw: Any) -> _Request:
     check_int("--classes", kw["classes"], 2, datasets.MAX_CLASSES)
     check_int("--epochs", kw["epochs"], 1, MAX_EPOCHS)
     check_int("--batch", kw["batch"], 1)
-    if not MIN_DPI <= kw["dpi"] <= MAX_DPI:
-        raise UsageError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {kw['dpi']}")
+    check_dpi(kw["dpi"])
     _check_gates(kw["expect_accuracy"], kw["expect_loss"])
     config = None
     if kw["config"] is not None:
