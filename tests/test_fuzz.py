@@ -583,3 +583,259 @@ def test_the_cli_contract_holds_for_any_input(
     if result.exit_code != 0:
         assert written == [], f"nncli {args} failed and left {written}"
     shutil.rmtree(out.parent, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ checkpoints (--weights)
+
+CHECKPOINT_EXAMPLES = 20
+
+
+@pytest.fixture(scope="module")
+def trained_checkpoint(root: Path) -> bytes:
+    """A real checkpoint from ``train --save``, made once: what every case mutates."""
+    path = root / "trained.pt"
+    args = ["train", "xor", "--samples", "40", "--epochs", "2", "--batch", "8", "--hidden", "3"]
+    result = CliRunner().invoke(app, [*args, "--save", str(path)], env=BASE_ENV)
+    assert result.exit_code == 0, result.stderr
+    return path.read_bytes()
+
+
+class Hostile:
+    """Pickles as ``os.system("touch MARKER")``: it creates the marker if it ever runs."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, (f"touch '{self.marker}'",))
+
+
+def rezip(blob: bytes, member: str, content: bytes) -> bytes:
+    """``blob`` (a torch.save zip) with one member replaced, CRCs recomputed."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(blob))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        for name in source.namelist():
+            target.writestr(name, content if name == member else source.read(name))
+    return out.getvalue()
+
+
+def bad_tensor(draw: st.DrawFn, like: Any) -> tuple[Any, bool]:
+    """A replacement for a state_dict tensor, and whether it is still a valid weight."""
+    import warnings
+
+    import torch
+
+    shape, floating = tuple(like.shape), like.is_floating_point()
+    kind = draw(st.sampled_from(["dtype", "shape", "layout", "value", "fine"]))
+    if kind == "fine" and floating:  # other float dtypes load into the float32 model
+        return like.to(draw(st.sampled_from([torch.float16, torch.bfloat16, torch.float64]))), True
+    if kind in {"dtype", "fine"}:
+        wrong = [torch.int64, torch.int32, torch.uint8, torch.bool, torch.complex64]
+        if not floating:  # batch norm's counter
+            wrong = [torch.float32, torch.bool, torch.complex64]
+        return torch.zeros(shape, dtype=draw(st.sampled_from(wrong))), False
+    if kind == "shape":
+        extra = draw(st.sampled_from([(), (1,), (2,)]))
+        bad = draw(st.sampled_from([(*shape, *extra), (*shape[::-1], 3), (0,)]))
+        return torch.zeros(bad if bad != shape else (*shape, 2), dtype=like.dtype), False
+    if kind == "layout":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sparse CSR is beta; quantized is deprecated
+            layouts = [
+                like.to_sparse,
+                lambda: like.reshape(1, -1).to_sparse_csr(),
+                lambda: torch.empty(shape, dtype=like.dtype, device="meta"),
+                lambda: torch.quantize_per_tensor(like.float(), 0.1, 0, torch.qint8),
+            ]
+            return draw(st.sampled_from(layouts))(), False
+    return draw(st.sampled_from([None, 1, 1.5, "w", [1.0], {"a": like}, (like,)])), False
+
+
+@st.composite
+def checkpoint_files(draw: st.DrawFn, blob: bytes, marker: Path) -> tuple[bytes, bool]:
+    """A mutated checkpoint, and whether it must be refused (else exit 0 may be right)."""
+    import io
+    import pickle
+    import zipfile
+
+    import torch
+
+    members = zipfile.ZipFile(io.BytesIO(blob)).namelist()
+    pkl = next(n for n in members if n.endswith("/data.pkl"))
+    kind = draw(st.sampled_from(["flip", "raw", "truncate", "hostile", "state", "top"]))
+    if kind == "flip":  # a byte of one member, CRC recomputed: the zip itself is sound
+        member = draw(st.sampled_from([pkl, pkl, pkl, *members]))
+        content = bytearray(zipfile.ZipFile(io.BytesIO(blob)).read(member))
+        if content:
+            content[draw(st.integers(0, len(content) - 1))] ^= draw(st.integers(1, 255))
+        return rezip(blob, member, bytes(content)), False
+    if kind == "raw":
+        raw = bytearray(blob)
+        raw[draw(st.integers(0, len(raw) - 1))] ^= draw(st.integers(1, 255))
+        return bytes(raw), False
+    if kind == "truncate":
+        return blob[: draw(st.integers(0, len(blob) - 1))], True
+    payload = torch.load(io.BytesIO(blob), weights_only=True)
+    if kind == "hostile":
+        evil = Hostile(marker)
+        where = draw(st.sampled_from(["whole", "top", "state", "config", "plain", "zipped"]))
+        if where == "plain":  # a bare pickle, no zip
+            return pickle.dumps(evil, protocol=draw(st.integers(0, 5))), True
+        if where == "zipped":  # a hand-made data.pkl inside the real zip
+            return rezip(blob, pkl, pickle.dumps({**payload, "x": evil}, protocol=2)), True
+        if where == "state":
+            key = draw(st.sampled_from(sorted(payload["state_dict"])))
+            payload["state_dict"][key] = evil
+        else:
+            payload = evil if where == "whole" else {**payload, where: evil}
+    elif kind == "state":
+        state = payload["state_dict"]
+        key = draw(st.sampled_from(sorted(state)))
+        change = draw(st.sampled_from(["drop", "add", "tensor", "tensor", "tensor"]))
+        if change == "drop":
+            del state[key]
+        elif change == "add":
+            state[draw(st.sampled_from(["extra", "linear9.weight", 0, ""]))] = state[key]
+        else:
+            state[key], valid = bad_tensor(draw, state[key])
+            if valid:
+                return _saved(payload), False
+    else:  # the top level: what load_checkpoint reads before the weights
+        entry = draw(st.sampled_from(["format", "version", "config", "state_dict"]))
+        values = {
+            "format": [None, "nncli", 1],
+            "version": [None, 0, 2, -1, "1", True, 2**62],
+            "config": [None, 1, "", "x =", "input_features = " + "9" * 5000, "[[layers]]"],
+            "state_dict": [None, [], "w", {}],
+        }[entry]
+        value = draw(st.sampled_from(values))
+        if value is None:
+            del payload[entry]
+        else:
+            payload[entry] = value
+    return _saved(payload), True
+
+
+def _saved(payload: Any) -> bytes:
+    import io
+
+    import torch
+
+    out = io.BytesIO()
+    torch.save(payload, out)
+    return out.getvalue()
+
+
+@settings(
+    max_examples=CHECKPOINT_EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_bad_checkpoints_are_refused_and_never_run(
+    root: Path, trained_checkpoint: bytes, data: st.DataObject
+) -> None:
+    """Byte-flipped, truncated, hostile and ill-formed checkpoints under ``run --weights``
+    and ``summary --weights``: exit 2 (or 0 for a flip that leaves a valid file), the
+    contract above, and no pickle ever runs."""
+    marker = root / "hostile-pickle-ran"
+    blob, refuse = data.draw(checkpoint_files(trained_checkpoint, marker))
+    path = Path(tempfile.mkdtemp(dir=root)) / "w.pt"
+    path.write_bytes(blob)
+    args = [data.draw(st.sampled_from(["run", "summary"])), "--weights", str(path)]
+    args += maybe(data.draw, ["--json"], ["--batch", "2"])
+    result = CliRunner().invoke(app, args, env=BASE_ENV)
+    check_contract(args, result.exit_code, result.stdout, result.stderr)
+    assert result.exit_code in ((2,) if refuse else (0, 2)), f"{args}\n{result.stderr}"
+    assert not marker.exists(), "a pickle from a checkpoint ran"
+    shutil.rmtree(path.parent, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ user models (--model)
+
+# What a user's model file does (issue 15, items 8-11): raise, exit, interrupt, print,
+# write to file descriptor 1; where (at import, in the constructor or factory, in
+# forward); and what forward returns.
+USER_FAILURES = [
+    "raise ValueError('boom')", "raise RuntimeError('')", "raise TypeError('bad')",
+    "raise ZeroDivisionError", "raise AssertionError", "raise StopIteration",
+    "raise NotImplementedError('no meta')", "raise RecursionError", "raise OSError(5, 'io')",
+    "raise MemoryError", "raise LookupError('x' * 5000)", "raise Exception('a\\nb')",
+    "raise KeyboardInterrupt", "raise GeneratorExit", "raise Odd('not an Exception')",
+    "sys.exit(4)", "sys.exit()", "sys.exit('bye')", "sys.exit(0)", "exit()", "quit(3)",
+]  # fmt: skip
+USER_NOISE = [
+    "print('noise')", "os.write(1, b'noise on fd 1\\n')", "print('noise', file=sys.stderr)",
+    "sys.stdout.write('[bold]x[/bold]')", "pass",
+]  # fmt: skip
+USER_OUTPUTS = [
+    "self.fc(x)", "None", "3", "'text'", "[self.fc(x)]", "(self.fc(x), (self.fc(x), None))",
+    "{'a': self.fc(x), 'b': [1, 2.5]}", "{'deep': {'er': (self.fc(x),)}}", "{1, 2}", "object()",
+    "x.sum().item()", "torch.tensor(float('nan'))", "self.fc(x).to(torch.bfloat16)", "(x > 0)",
+    "self.fc(x)[:, :0]", "((),)", "{}",
+]  # fmt: skip
+USER_WHERE = ["import", "construction", "forward"]
+
+
+def user_model_cases(seed: int = 15) -> list[tuple[str, str, str, bool]]:
+    """(id, the file's text, NAME, whether it must fail), fixed by ``seed``: every action
+    once, each at a drawn place, in a class or a factory, with a drawn output."""
+    import random
+
+    draw = random.Random(seed)
+    cases = []
+    for action in USER_FAILURES + USER_NOISE:
+        fails = action in USER_FAILURES
+        where = draw.choice(USER_WHERE)
+        factory = draw.random() < 0.5
+        returned = draw.choice(USER_OUTPUTS) if draw.random() < 0.6 else "self.fc(x)"
+        made = draw.choice(["None", "3"]) if draw.random() < 0.15 else "Net()"
+        act = {w: "act()\n" if w == where else "" for w in USER_WHERE}
+        text = (
+            "import os\nimport sys\n\nimport torch\nfrom torch import nn\n\n\n"
+            "class Odd(BaseException):\n    pass\n\n\n"
+            f"def act():\n    {action}\n\n\n{act['import']}\n\n"
+            "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.fc = nn.Linear(4, 3)\n"
+            f"        {'' if factory else act['construction']}\n"
+            f"    def forward(self, x):\n        {act['forward']}        return {returned}\n\n\n"
+            f"def make():\n    {act['construction'] if factory else ''}    return {made}\n"
+        )
+        name = "make" if factory else "Net"
+        cases.append((f"{action} at {where} of {name} returning {returned}", text, name, fails))
+    return cases
+
+
+USER_MODEL_CASES = user_model_cases()
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "fails"),
+    [case[1:] for case in USER_MODEL_CASES],
+    ids=[case[0] for case in USER_MODEL_CASES],
+)
+def test_the_contract_holds_for_hostile_user_models(
+    root: Path, text: str, name: str, fails: bool
+) -> None:
+    """summary and run --model, with and without --json, on generated model files: exit
+    0, 1 or 2 (never 130: no Ctrl-C was pressed; never the code's own exit code),
+    `Error:` without a traceback, never the catch-all, one JSON document; code that
+    raises, exits or interrupts where it surely runs is refused (exit 2; MemoryError: 1)."""
+    folder = Path(tempfile.mkdtemp(dir=root))
+    (folder / "user_model.py").write_text(text, encoding="utf-8")
+    for command, json_out in (("summary", False), ("summary", True), ("run", False), ("run", True)):
+        args = [command, "--model", f"{folder / 'user_model.py'}:{name}", "--input-size", "4"]
+        args += ["--json"] if json_out else []
+        result = CliRunner().invoke(app, args, env={**BASE_ENV, "PYTHONBREAKPOINT": "0"})
+        check_contract(args, result.exit_code, result.stdout, result.stderr)
+        if fails:
+            expected = 1 if "MemoryError" in text else 2
+            assert result.exit_code == expected, f"{args}\n{text}\n{result.stderr}"
+        assert "noise on fd 1" not in result.stdout  # fd 1 is pointed at stderr
+    shutil.rmtree(folder, ignore_errors=True)

@@ -552,3 +552,48 @@ def test_cli_forward_failure_exits_2(cli: Invoke) -> None:
     out = cli("run", "--model", f"{FILE}:Broken", "--input-size", "4")
     assert out.exit_code == 2
     assert out.stderr.startswith("Error: the forward pass fails in body.fc2 (Linear) given input")
+
+
+# --- options that only apply to --model (issue 15, item 13) -------------------------------
+
+
+@pytest.mark.parametrize("command", ["summary", "run"])
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        (["--model-kwargs", ""], "--model-kwargs only applies"),
+        (["--model-kwargs", "{}"], "--model-kwargs only applies"),
+        (["--vocab", "0"], "--vocab only applies"),
+        (["--vocab", "5"], "--vocab only applies"),
+        (["--input-size", ""], "--input-size only applies"),
+        (["--dtype", ""], "--dtype only applies"),
+        (["--dtype", "long", "--vocab", "0"], "--dtype, --vocab only apply"),
+    ],
+)
+def test_a_model_option_without_model_is_refused_even_empty(
+    command: str, option: list[str], named: str, cli: Invoke
+) -> None:
+    """An empty value is still a value: `run --vocab 0` and `summary --model-kwargs ''`
+    were accepted with exit 0 (issue 15, item 13), `--vocab 5` was already refused."""
+    for source in ([], ["--config", "demo"]):
+        out = cli(command, *source, *option, "--json")
+        assert out.exit_code == 2, (source, option, out.stdout)
+        assert f"Error: {named} to --model (your own nn.Module)" in out.stderr
+        assert out.stdout == ""
+
+
+@pytest.mark.parametrize("flag", ["--functional", "--no-functional"])
+def test_functional_rows_apply_to_model_only(flag: str, cli: Invoke) -> None:
+    """A config's summary has no functional rows: the flag was ignored with exit 0."""
+    out = cli("summary", "--config", "lenet5", flag)
+    assert out.exit_code == 2
+    assert "--functional/--no-functional only applies to --model" in out.stderr
+    assert "no functional rows" in out.stderr
+    model = ("--model", "tests/models/zoo.py:LeNet", "--input-size", "1,32,32", "--json")
+    assert cli("summary", *model, flag).exit_code == 0
+
+
+def test_summary_input_files_apply_to_model_only(cli: Invoke) -> None:
+    out = cli("summary", "--input", "")
+    assert out.exit_code == 2
+    assert "--input only applies to --model" in out.stderr

@@ -305,3 +305,225 @@ def test_a_model_that_fits_after_its_temporaries_is_built_again(
     assert torch.equal(after, torch.randn(3))
     assert not model.fc.weight.is_meta
     assert len(sys.modules[target.obj.__module__].BUILT) == 3  # twice here, once above
+
+
+# --- exits, interrupts and the debugger (issue 15, items 8-10) ----------------------------
+
+HOSTILE = "tests/models/hostile.py"
+
+
+@pytest.mark.parametrize("command", ["summary", "run"])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("builtins:exit", "--model: building exit called sys.exit(None)"),
+        ("builtins:quit", "--model: building quit called sys.exit(None)"),
+        (f"{HOSTILE}:ExitInInit", "--model: building ExitInInit called sys.exit(4)"),
+        (
+            f"{HOSTILE}:exit_factory",
+            "--model: building exit_factory called sys.exit('a factory gave up')",
+        ),
+        (
+            f"{HOSTILE}:ExitInForward",
+            "--model: the forward pass of ExitInForward called sys.exit(5)",
+        ),
+    ],
+)
+def test_an_exit_in_the_users_code_is_a_usage_error(
+    command: str, spec: str, message: str, cli: Invoke
+) -> None:
+    """Before: exit 0 with no output at all (exit(), quit()), or the code passed (4, 5)."""
+    out = cli(command, "--model", spec, "--input-size", "4", "--json")
+    assert out.exit_code == 2, out.stderr
+    assert f"Error: {message}" in out.stderr
+    assert "Hint: nncli runs your code in its own process" in out.stderr
+    assert out.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["summary", "run"])
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [("InterruptInInit", "building"), ("InterruptInForward", "the forward pass of")],
+)
+def test_a_keyboard_interrupt_the_code_raises_is_not_a_ctrl_c(
+    command: str, name: str, call: str, cli: Invoke
+) -> None:
+    """Before: "Error: interrupted" and exit 130, though no signal was sent."""
+    out = cli(command, "--model", f"{HOSTILE}:{name}", "--input-size", "4")
+    assert out.exit_code == 2, out.stderr
+    assert f"--model: {call} {name} raised KeyboardInterrupt, though no Ctrl-C" in out.stderr
+    assert "hostile.py:" in out.stderr  # where it was raised
+    assert "interrupted" not in out.stderr
+
+
+@pytest.fixture
+def quitting_debugger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """breakpoint() starts a real pdb that reads an empty stdin, so quits at once (pytest's
+    own breakpoint hook would turn its capture off, and could wait for a terminal)."""
+
+    def plain_pdb(*args: Any, **kwargs: Any) -> None:
+        import io
+        import pdb
+
+        pdb.Pdb(stdin=io.StringIO(""), stdout=sys.stderr).set_trace(sys._getframe().f_back)
+
+    monkeypatch.setattr(sys, "breakpointhook", plain_pdb)
+
+
+@pytest.mark.parametrize("command", ["summary", "run"])
+def test_a_base_exception_is_a_usage_error(command: str, cli: Invoke) -> None:
+    out = cli(command, "--model", f"{HOSTILE}:BaseExceptionInForward", "--input-size", "4")
+    assert out.exit_code == 2, out.stderr
+    assert "the forward pass of BaseExceptionInForward raised Custom: not an Exception" in (
+        out.stderr
+    )
+
+
+@pytest.mark.parametrize("command", ["summary", "run"])
+@pytest.mark.parametrize(
+    ("spec", "call"),
+    [
+        ("builtins:breakpoint", "building breakpoint"),
+        (f"{HOSTILE}:DebuggerInForward", "the forward pass of DebuggerInForward"),
+    ],
+)
+def test_a_debugger_that_quits_is_a_usage_error(
+    command: str, spec: str, call: str, cli: Invoke, quitting_debugger: None
+) -> None:
+    """pdb really starts, reads an empty stdin and quits: BdbQuit, named, and no trace
+    function left behind."""
+
+    before = sys.gettrace()  # None, or a coverage tool's
+    out = cli(command, "--model", spec, "--input-size", "4")
+    assert sys.gettrace() is before
+    assert out.exit_code == 2, out.stderr
+    assert f"Error: --model: {call} started the debugger" in out.stderr
+    assert "PYTHONBREAKPOINT=0" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("raise KeyboardInterrupt", "raised KeyboardInterrupt, though no Ctrl-C was pressed"),
+        ("breakpoint()", "importing it started the debugger"),
+    ],
+)
+def test_an_interrupt_or_debugger_at_import_is_a_usage_error(
+    code: str, message: str, tmp_path: Path, cli: Invoke, quitting_debugger: None
+) -> None:
+    (tmp_path / "at_import.py").write_text(f"x = 1\n{code}\ny = 2\n")
+    out = cli("run", "--model", f"{tmp_path / 'at_import.py'}:Net", "--json")
+    assert out.exit_code == 2, out.stderr
+    assert message in out.stderr and "interrupted" not in out.stderr
+    assert out.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["summary", "run"])
+def test_a_trace_function_left_by_the_code_is_removed(command: str, cli: Invoke) -> None:
+    before = sys.gettrace()  # None, or a coverage tool's
+    out = cli(command, "--model", f"{HOSTILE}:LeavesATracer", "--input-size", "4", "--json")
+    after = sys.gettrace()
+    sys.settrace(before)  # whatever happened, not past this test
+    assert after is before
+    assert out.exit_code == 0, out.stderr
+
+
+def test_a_debugger_in_a_real_process_keeps_json_clean() -> None:
+    """In a real process, stdin closed: pdb's prompt goes to stderr, exit 2."""
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONBREAKPOINT": "pdb.set_trace"}
+    done = subprocess.run(
+        [sys.executable, "-m", "nncli", "summary", "--model", "builtins:breakpoint", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert "building breakpoint started the debugger" in done.stderr
+
+
+# Python's own SIGINT handler, as a terminal's nncli has it, even where this suite runs with
+# SIGINT ignored (a background job): an ignored SIGINT is inherited, and Python keeps it.
+_CTRL_C_MAIN = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from nncli.cli import main; sys.argv = ['nncli', *sys.argv[1:]]; main()"
+)
+
+
+def _interrupted(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``nncli ARGS`` in a real process, sent SIGINT once its code prints "looping"."""
+    import signal
+    import threading
+
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONBREAKPOINT": "0", "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CTRL_C_MAIN, *args],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    watchdog = threading.Timer(240, proc.kill)  # never hang the suite
+    watchdog.start()
+    try:
+        assert proc.stderr is not None
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if line.strip() == "looping":
+                proc.send_signal(signal.SIGINT)
+                break
+        out, err = proc.communicate(timeout=240)
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+    return subprocess.CompletedProcess(args, proc.returncode, out, "".join(lines) + err)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--model", f"{HOSTILE}:Looping", "--input-size", "4", "--json"],
+        ["summary", "--model", f"{HOSTILE}:LoopingCatches", "--input-size", "4"],
+        ["summary", "--model", "LOOP_AT_IMPORT", "--json"],
+    ],
+    ids=["forward", "forward-catches-it", "import"],
+)
+def test_a_real_ctrl_c_in_the_users_code_exits_130(args: list[str], tmp_path: Path) -> None:
+    """A real SIGINT stays an interrupt: exit 130, "Error: interrupted", no traceback,
+    also when the model turns it into an error of its own, and in an endless loop at
+    import (issue 15, item 12: Ctrl-C ends it cleanly)."""
+    loop = tmp_path / "loops.py"
+    loop.write_text(
+        "import sys, time\nprint('looping', file=sys.stderr, flush=True)\n"
+        "while True:\n    time.sleep(0.02)\n"
+    )
+    args = [f"{loop}:Net" if a == "LOOP_AT_IMPORT" else a for a in args]
+    done = _interrupted(args, tmp_path)
+    assert done.returncode == 130, done.stderr
+    assert "Error: interrupted" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["summary", "run"])
+def test_writes_at_import_in_a_factory_and_reading_the_output_go_to_stderr(command: str) -> None:
+    """Issue 15, item 11: print and os.write(1, ...) at import time, in a factory, and in an
+    output mapping's __getitem__ (run reads the output's leaves), with --json."""
+    done = _cli(
+        command, "--model", "tests/models/noisy_import.py:make", "--input-size", "4", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["command"] == command
+    writes = ["at import", "in the factory"] + (["reading the output"] if command == "run" else [])
+    for where in writes:
+        for how in ("print", "fd1"):
+            assert f"{how} {where}" in done.stderr
+            assert f"{how} {where}" not in done.stdout

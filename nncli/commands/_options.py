@@ -251,8 +251,12 @@ def check_model_options(
     input_sizes: list[str] | None = None,
     dtypes: list[str] | None = None,
     vocab: int | None = None,
+    functional: bool | None = None,
 ) -> None:
-    """--model against --config and the options that only mean something with one of them."""
+    """--model against --config and the options that only mean something with one of them.
+
+    An option given is a value, even an empty one (``--model-kwargs ''``, ``--vocab 0``).
+    """
     from nncli.errors import UsageError
 
     if model is None:
@@ -263,13 +267,17 @@ def check_model_options(
                 ("--input-size", input_sizes),
                 ("--dtype", dtypes),
                 ("--vocab", vocab),
+                ("--functional/--no-functional", functional),
             )
-            if value
+            if value is not None and value != []
         ]
         if given:
+            verb = "applies" if len(given) == 1 else "apply"
             raise UsageError(
-                f"{', '.join(given)} only apply to --model (your own nn.Module)",
-                hint="a config's input comes from its input_features or input_shape",
+                f"{', '.join(given)} only {verb} to --model (your own nn.Module)",
+                hint="a config's input comes from its input_features or input_shape"
+                if given != ["--functional/--no-functional"]
+                else "a config's summary has no functional rows",
             )
         return
     if config is not None:

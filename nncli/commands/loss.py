@@ -25,7 +25,10 @@ from nncli.commands._options import (
 from nncli.core.loss.losses import LOSSES
 from nncli.errors import UsageError
 
-MAX_POINTS = 1_000_000  # the figure's samples; --json carries all of them
+MAX_POINTS = 1_000_000  # the figure's samples
+# --json carries at most this many samples per series unless --full-data, as `plot`:
+# a million points for two losses are 126 MB of JSON and seconds of encoding.
+JSON_POINTS = 10_000
 MAX_CLASSES = 1_000
 DTYPES = ("float32", "float64")
 THROUGH = ("sigmoid", "softmax")
@@ -61,7 +64,33 @@ def _with_input(kind: str) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+# The options that only the figure uses (parameter name -> flag), in the order a
+# --pred run names the first one given. --pred2, --var and --reduction only numbers use.
+FIGURE_ONLY = {
+    "logits": "--logits",
+    "through": "--through",
+    "x_range": "--range",
+    "output": "--output",
+    "show": "--show",
+    "lang": "--lang",
+    "classes": "--classes",
+    "points": "--points",
+    "dpi": "--dpi",
+    "saturation": "--saturation",
+    "full_data": "--full-data",
+    "device": "--device",
+}
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option was given (not left at its default), so a figure-only option
+    is refused with --pred even when given its default value (`-n 500`)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
 def loss(
+    ctx: typer.Context,
     names: Annotated[
         list[str] | None,
         typer.Argument(
@@ -266,6 +295,17 @@ def loss(
             rich_help_panel=_CATALOGUE,
         ),
     ] = False,
+    full_data: Annotated[
+        bool,
+        typer.Option(
+            "--full-data",
+            help=(
+                f"With --json, every sample; without it the series carry at most "
+                f"{JSON_POINTS:,} points (evenly strided, ends kept)."
+            ),
+            rich_help_panel="Output",
+        ),
+    ] = False,
     device: DeviceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -280,6 +320,10 @@ def loss(
     Numbers: `nncli loss cross_entropy --pred "2.0,0.5,-1" --target 0` prints the loss,
     the per-element losses and the gradient with respect to the prediction.
     """
+    if device is not None:
+        from nncli.core.device import parse_device
+
+        parse_device(device)  # an unknown device is an error in every mode
     if list_:
         from nncli.render.loss_tables import show_catalogue
 
@@ -304,23 +348,19 @@ def loss(
     if dtype not in DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     if pred is not None:
-        figure_flags = {
-            "--logits": logits,
-            "--through": through is not None,
-            "--range": x_range is not None,
-            "--output": output is not None,
-            "--show": show,
-            "--lang": lang is not None,
-        }
-        given = [flag for flag, on in figure_flags.items() if on]
+        given = [flag for name, flag in FIGURE_ONLY.items() if _given(ctx, name)]
         if given:
-            raise UsageError(f"{given[0]} applies to the figure, not to --pred numbers")
+            raise UsageError(
+                f"{given[0]} applies to the figure, not to --pred numbers",
+                hint="numbers mode takes --target, --pred2, --var, --reduction, --dtype, "
+                "the loss parameters and --json",
+            )
         _numbers(losses, params, pred, target, pred2, var, reduction, dtype, json_out)
         return
     for flag, value in (("--pred2", pred2), ("--var", var)):
         if value is not None:
             raise UsageError(f"{flag} goes with --pred (numbers), not with the figure")
-    if reduction != "mean":
+    if _given(ctx, "reduction"):
         raise UsageError("--reduction goes with --pred (numbers); a figure shows one element")
     _figure(
         losses,
@@ -339,6 +379,7 @@ def loss(
         show=show,
         device=device,
         json_out=json_out,
+        full_data=full_data,
     )
 
 
@@ -493,6 +534,7 @@ def _figure(
     show: bool,
     device: str | None,
     json_out: bool,
+    full_data: bool = False,
 ) -> None:
     from nncli.core.activation.curves import validate_range, validate_spacing, validate_threshold
     from nncli.files import check_output_path
@@ -539,10 +581,18 @@ def _figure(
     for message in outcome.warnings:
         warn(message)
     if json_out:
+        from nncli.render.activation_tables import stride_for, strided_indices
         from nncli.render.jsonout import emit
         from nncli.render.loss_figure import figure_document
 
-        emit("loss", figure_document(result, str(outcome.path), outcome.language))
+        limit = None if full_data else JSON_POINTS
+        if limit is not None and points > limit:
+            warn(
+                f"--json: the series carry {len(strided_indices(points, limit)):,} of the "
+                f"{points:,} points (one in {stride_for(points, limit):,}); the intervals "
+                "use all of them; --full-data writes every point"
+            )
+        emit("loss", figure_document(result, str(outcome.path), outcome.language, limit))
         return
     from nncli.render.console import stdout_console
     from nncli.render.loss_tables import render_loss_curves

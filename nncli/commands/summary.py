@@ -125,6 +125,7 @@ def summary(
         input_sizes=input_size,
         dtypes=dtype,
         vocab=vocab,
+        functional=functional,
     )
     if input_files and model is None:
         from nncli.errors import UsageError

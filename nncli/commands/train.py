@@ -108,14 +108,15 @@ def train(
         float, _opt("--test-fraction", "Share held out for testing, in (0, 1).", _DATA, "F")
     ] = 0.5,
     features: Annotated[
-        str,
+        str | None,
         _opt(
             "--features",
-            _FEATURES_HELP,
+            f"{_FEATURES_HELP}  [default: {','.join(DEFAULT_FEATURES)}]",
             _DATA,
             "F,F",
+            show_default=False,
         ),
-    ] = ",".join(DEFAULT_FEATURES),
+    ] = None,
     arms: Annotated[int, _opt("--arms", "spiral: the number of arms (classes).", _DATA, "K")] = 2,
     classes: Annotated[int, _opt("--classes", "blobs: the number of blobs.", _DATA, "K")] = 3,
     config: Annotated[
@@ -224,6 +225,7 @@ def train(
         data=data,
         target=target,
         task=task,
+        features=features,
         config=config,
         hidden=hidden,
         activation=activation,
@@ -275,6 +277,10 @@ def train(
         weight_decay=weight_decay,
         l1=l1,
     )
+    from nncli.core.train.trainer import check_batch_norm
+
+    for plan in plans:
+        check_batch_norm(ds, plan.spec, batch)
     _check_memory(ds, plans, batch, device)
     from nncli.core.device import select_device
 
@@ -283,6 +289,7 @@ def train(
 
     for message in dict.fromkeys(w for plan in plans for w in plan.warnings):
         warn(message)
+    _warn_if_long(ds, plans, epochs, batch, seed, chosen)
     runs, interrupted = _train_all(ds, plans, epochs, batch, seed, chosen, quiet or json_out)
     if not interrupted:
         _write_files(runs, ds, files)
@@ -369,6 +376,12 @@ def _parse(**kw: Any) -> _Request:
         )
     if data is None and (kw["target"] is not None or kw["task"] is not None):
         raise UsageError("--target and --task apply to --data only")
+    if data is not None and kw["features"] is not None:
+        raise UsageError(
+            "--features applies to the generated datasets only; "
+            "with --data the inputs are the table's columns",
+            hint="drop --features; pick the input columns in the file itself",
+        )
     from nncli.core.train import datasets
 
     if kw["task"] is not None:
@@ -406,7 +419,7 @@ def _parse(**kw: Any) -> _Request:
         target=kw["target"],
         task=kw["task"],
         config=config,
-        hidden=None if config is not None else parse_hidden(kw["hidden"] or "8,8"),
+        hidden=None if config is not None else parse_hidden(_or(kw["hidden"], "8,8")),
         activations=_canonical("--activation", kw["activation"], get_activation),
         inits=_canonical("--init", kw["init"], get_scheme),
         optimizers=optimizers,
@@ -419,6 +432,11 @@ def _parse(**kw: Any) -> _Request:
     return request
 
 
+def _or(value: str | None, default: str) -> str:
+    """The option's value, or its default when it was not given (an empty value was)."""
+    return default if value is None else value
+
+
 def _check_gates(accuracy: float | None, loss: float | None) -> None:
     if accuracy is not None and not (math.isfinite(accuracy) and 0 <= accuracy <= 1):
         raise UsageError(f"--expect-accuracy must be between 0 and 1, got {accuracy}")
@@ -427,7 +445,7 @@ def _check_gates(accuracy: float | None, loss: float | None) -> None:
 
 
 def _load_dataset(
-    request: _Request, samples: int, noise: float, test_fraction: float, features: str
+    request: _Request, samples: int, noise: float, test_fraction: float, features: str | None
 ) -> Dataset:
     from nncli.core.train import datasets
 
@@ -447,7 +465,7 @@ def _load_dataset(
         noise=noise,
         test_fraction=test_fraction,
         seed=request.seed,
-        features=datasets.parse_features(features),
+        features=datasets.parse_features(_or(features, ",".join(DEFAULT_FEATURES))),
         arms=request.arms,
         classes=request.classes,
     )
@@ -477,6 +495,30 @@ def _check_memory(ds: Dataset, plans: list[RunPlan], batch: int, device: str | N
     where = select_device(device)
     need = max(estimate_bytes(ds, plan.spec, batch, where) for plan in plans)
     ensure_fits(need, where, f"training {ds.name} (data x model, batch {batch})")
+
+
+def _warn_if_long(
+    ds: Dataset, plans: list[RunPlan], epochs: int, batch: int, seed: int, device: str
+) -> None:
+    """A run of more than a minute is announced before it starts, with how to shorten it."""
+    from nncli.core.train.trainer import estimate_run, long_run_warning
+
+    first = plans[0]
+    estimate = estimate_run(
+        ds,
+        first.config,
+        first.spec,
+        epochs=epochs,
+        batch=batch,
+        seed=seed,
+        device=device,
+        runs=len(plans),
+    )
+    message = long_run_warning(estimate)
+    if message is not None:
+        from nncli.render.console import warn
+
+        warn(message)
 
 
 def _train_all(

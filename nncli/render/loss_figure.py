@@ -125,8 +125,19 @@ def render_loss_figure(
     )
 
 
-def figure_document(result: LossCurves, output: str, language: str) -> dict[str, Any]:
-    """The ``--json`` document of a figure: the issue's keys, then the sampling."""
+def figure_document(
+    result: LossCurves, output: str, language: str, limit: int | None = None
+) -> dict[str, Any]:
+    """The ``--json`` document of a figure: the issue's keys, then the sampling.
+
+    With ``limit``, each series carries at most that many samples (every k-th, the last
+    one too, as ``plot``); the intervals and findings always come from every sample.
+    """
+    from nncli.render.activation_tables import stride_for, strided_indices
+
+    stride = stride_for(result.points, limit)
+    keep: Any = strided_indices(result.points, limit) if stride > 1 else slice(None)
+    kept = result.points if stride == 1 else len(keep)
     series = []
     for curve in result.curves:
         entry = dict(curve.properties)  # the registry entry, then this curve
@@ -135,9 +146,9 @@ def figure_document(result: LossCurves, output: str, language: str) -> dict[str,
                 "loss": curve.loss,
                 "params": curve.params,
                 "x_kind": result.x_kind,  # the axis drawn, not the registry's default
-                "x": curve.x,
-                "value": curve.value,
-                "grad": curve.grad,
+                "x": curve.x[keep],
+                "value": curve.value[keep],
+                "grad": curve.grad[keep],
                 "saturation": [list(iv) for iv in curve.saturation],
                 "curve_notes": curve.notes,  # the registry's "notes" stay as they are
             }
@@ -151,6 +162,8 @@ def figure_document(result: LossCurves, output: str, language: str) -> dict[str,
         "classes": result.classes,
         "range": [result.lo, result.hi],
         "points": result.points,
+        "series_points": kept,
+        "series_stride": stride,
         "dtype": result.dtype,
         "device": result.device,
         "saturation_threshold": result.threshold,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 import tomllib
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -189,7 +191,23 @@ def parse_config(text: str, source: str = "<string>") -> ModelSpec:
         raise UsageError(
             f"config {source}: malformed TOML: arrays or inline tables nested too deeply"
         ) from exc
+    except ValueError as exc:
+        # Not a TOMLDecodeError: Python's int-string limit (sys.set_int_max_str_digits),
+        # which tomllib meets when it converts a decimal integer of over 4,300 digits.
+        if "digits" not in str(exc):
+            raise UsageError(f"config {source}: malformed TOML: {exc}") from exc
+        raise UsageError(
+            f"config {source}: an integer{_long_number_at(text)} is too long to read (more "
+            f"than {sys.get_int_max_str_digits():,} digits); no model size comes near that",
+        ) from exc
     return _spec_from(data, source)
+
+
+def _long_number_at(text: str) -> str:
+    """`` at line N``: where the first over-long run of digits is (or nothing)."""
+    limit = sys.get_int_max_str_digits()
+    found = re.search(rf"\d[\d_]{{{limit},}}", text) if limit else None
+    return f" at line {text.count(chr(10), 0, found.start()) + 1}" if found else ""
 
 
 def _check_keys(data: dict[str, Any], allowed: tuple[str, ...], source: str, where: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from nncli.core.memory import FLOAT32, ensure_fits
 from nncli.core.model.results import SUM_TOLERANCE, NamedParam, RunResult
-from nncli.core.model.spec import ModelSpec
+from nncli.core.model.spec import ModelSpec, check_batch_statistics
 from nncli.limits import STREAM_CHUNK_VALUES
 
 # Per output row, after the forward pass, on the host: the row sum (float32),
@@ -99,6 +99,9 @@ def run_forward(
     """
     if rows is not None:
         batch = int(rows.shape[0])
+    check_batch_statistics(
+        spec, batch, training=False, hint="run 2 rows or more, or set track_running_stats = true"
+    )
     ensure_run_fits(spec, batch, device, with_params=with_params)
 
     import torch

@@ -251,6 +251,9 @@ class LayerType:
     pad_limit: str = ""
     # Its parameter formula writes the weight as in_features × out_features (Linear).
     factored: bool = False
+    # Normalises over the batch (batch norm): in training mode, and in eval mode too
+    # without running statistics (track_running_stats = false).
+    batch_stats: bool = False
     # The hint when a config gives it out_features (only linear takes that key).
     out_hint: str = OUT_FEATURES_HINT
 
@@ -287,10 +290,10 @@ LAYER_TYPES: dict[str, LayerType] = {
                   ranks=(3,), dims=2, shape=_adaptive_shape),
         LayerType("batchnorm1d", "BatchNorm1d", _NORM, inferred=("num_features",), ranks=(1, 2),
                   norm_params=_batchnorm_params, buffers=_batchnorm_buffers,
-                  kwargs=_batchnorm_kwargs),
+                  kwargs=_batchnorm_kwargs, batch_stats=True),
         LayerType("batchnorm2d", "BatchNorm2d", _NORM, inferred=("num_features",), ranks=(3,),
                   norm_params=_batchnorm_params, buffers=_batchnorm_buffers,
-                  kwargs=_batchnorm_kwargs),
+                  kwargs=_batchnorm_kwargs, batch_stats=True),
         LayerType("layernorm", "LayerNorm", ("normalized_shape", "eps", "elementwise_affine"),
                   bias=True, shape=_layernorm_shape, norm_params=_layernorm_params,
                   kwargs=_layernorm_kwargs),
@@ -363,7 +366,11 @@ def _spatial(kind: LayerType, args: Args, in_shape: Shape, fail: Fail) -> Shape:
     dilation = _tuple(args.get("dilation", 1), "dilation", fail, n, 1)
     padding_arg = args.get("padding", 0)
     effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    mode = args.get("padding_mode", "zeros")
     if padding_arg == "same":
+        # torch pads (effective - 1) in all, the larger half on the right (the end)
+        right = tuple(k - 1 - (k - 1) // 2 for k in effective)
+        _check_pad_mode(mode, right, in_shape, fail, same=kernel)
         return size
     padding = (0,) * n if padding_arg == "valid" else _tuple(padding_arg, "padding", fail, n, 0)
     if kind.pad_limit:
@@ -373,11 +380,7 @@ def _spatial(kind: LayerType, args: Args, in_shape: Shape, fail: Fail) -> Shape:
             if p > k / 2:
                 raise fail(None, f"padding {p} is more than half of kernel {dims(kernel)}",
                            "torch's pools take padding ≤ kernel_size / 2")  # fmt: skip
-    mode = args.get("padding_mode", "zeros")
-    for p, s in zip(padding, size, strict=True):
-        if (mode == "reflect" and p >= s) or (mode == "circular" and p > s):
-            raise fail(None, f"padding {p} ({mode}) is too large for its input "
-                       f"{dims(in_shape)}", None)  # fmt: skip
+    _check_pad_mode(mode, padding, in_shape, fail)
     out = []
     for s, k, st, p in zip(size, effective, stride, padding, strict=True):
         if k > s + 2 * p:
@@ -393,6 +396,23 @@ def _spatial(kind: LayerType, args: Args, in_shape: Shape, fail: Fail) -> Shape:
             o -= 1  # torch: the last window must start inside the input or its left padding
         out.append(o)
     return tuple(out)
+
+
+def _check_pad_mode(
+    mode: str, pads: Shape, in_shape: Shape, fail: Fail, same: Shape | None = None
+) -> None:
+    """torch's limits on reflect and circular padding: ``pads`` is the widest side per
+    spatial dimension. Reflect needs pad < size, circular pad ≤ size; zeros and
+    replicate take any padding. ``same``: the kernel of a ``padding = "same"`` conv."""
+    for p, s in zip(pads, in_shape[1:], strict=True):
+        if (mode == "reflect" and p >= s) or (mode == "circular" and p > s):
+            what = f"padding {p} ({mode})"
+            if same is not None:
+                what = f"padding 'same' ({mode}, {p} on a side for kernel {dims(same)})"
+            rule = "less than" if mode == "reflect" else "at most"
+            raise fail(None, f"{what} is too large for its input {dims(in_shape)}",
+                       f"{mode} padding must be {rule} the input's size on each side; use a "
+                       "smaller kernel or padding, or padding_mode 'zeros'")  # fmt: skip
 
 
 def _uniform(values: Shape) -> str:
@@ -482,6 +502,17 @@ def buffers(kind: LayerType, args: Args, in_shape: Shape) -> Buffers:
 def buffer_count(kind: LayerType, args: Args, in_shape: Shape) -> int:
     """BatchNorm's running mean and variance, and its batch counter."""
     return sum(count for _, count, _ in kind.buffers(args, in_shape))
+
+
+def uses_batch_statistics(kind: LayerType, args: Args, *, training: bool) -> bool:
+    """Whether the layer normalises with the batch's own statistics (torch's
+    ``bn_training``): batch norm in training mode, or without running statistics."""
+    return kind.batch_stats and (training or not args.get("track_running_stats", True))
+
+
+def values_per_channel(in_shape: Shape) -> int:
+    """The values one sample gives each channel: its spatial size (1 for features)."""
+    return math.prod(in_shape[1:])
 
 
 def constructor_kwargs(

@@ -214,3 +214,28 @@ def _tensor_fits(source: str, where: str, what: str, shape: tuple[int, ...]) -> 
             f"its {what} would be {dims} = {numel:.3g} float32 values, "
             f"{numel * FLOAT32:.3g} bytes: more than torch can address (2**63 - 1 bytes)",
         )
+
+
+def check_batch_statistics(
+    spec: ModelSpec, rows: int, *, training: bool, what: str = "a batch", hint: str | None = None
+) -> None:
+    """Refuse a batch norm layer that would see one value per channel (torch raises
+    "Expected more than 1 value per channel"): ``rows`` rows of a batch, normalised
+    with the batch's own statistics (in training mode, or without running statistics).
+    """
+    inputs = spec.layer_inputs()
+    for i, (layer, shape) in enumerate(zip(spec.layers, inputs, strict=True), start=1):
+        if not lt.uses_batch_statistics(layer.kind, layer.args, training=training):
+            continue
+        per_sample = lt.values_per_channel(shape)
+        if rows * per_sample > 1:
+            continue
+        mode = "in training" if training else "with track_running_stats = false (even in eval mode)"
+        raise spec_error(
+            spec.source,
+            f"layers[{i}] ({layer.type})",
+            f"its input {lt.dims(shape)} has one value per channel per sample, and it "
+            f"normalises each channel over the batch {mode}: {what} of {rows} row "
+            "gives it a single value per channel, which torch refuses",
+            hint,
+        )

@@ -25,6 +25,7 @@ from nncli.core.model.spec import (
     NO_INIT,
     LayerSpec,
     ModelSpec,
+    check_batch_statistics,
     check_tensor_sizes,
     module_names,
 )
@@ -33,6 +34,12 @@ from nncli.core.model.spec import (
 def summarize_spec(spec: ModelSpec, batch: int, device: str) -> SummaryResult:
     """Summarise a config from its spec: the cost does not grow with its size."""
     check_tensor_sizes(spec, batch)  # a tensor torch could not address: exit 2, as ever
+    check_batch_statistics(
+        spec,
+        batch,
+        training=False,
+        hint="summarise a batch of 2 or more (-b 2), or set track_running_stats = true",
+    )
     rows: list[LayerRow] = []
     activations = 0
     for layer, in_shape, out_shape, (name, act_name) in zip(
@@ -125,6 +132,14 @@ def classic_summary(spec: ModelSpec, batch: int, device: str, needed: int) -> st
         from nncli.errors import UsageError
 
         raise UsageError("--classic: torchsummary supports only cpu and cuda, not mps")
+    if spec.param_count() == 0:
+        from nncli.errors import UsageError
+
+        raise UsageError(
+            f"--classic: config {spec.source} has no parameters, and torchsummary fails on "
+            "a model without any",
+            hint="leave out --classic: the default summary shows this model",
+        )
     ensure_fits(needed, device, "--classic (torchsummary needs real weights)")
     from nncli.core.model.build import build_model
 

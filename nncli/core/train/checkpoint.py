@@ -14,11 +14,13 @@ file. The config is TOML so that loading validates it like any config file.
 from __future__ import annotations
 
 import pickle
-import zipfile
+import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nncli.core.model.config import parse_config, toml_value
+from nncli.core.model.config import MAX_CONFIG_BYTES, parse_config, toml_value
+from nncli.core.model.layertypes import short
 from nncli.core.model.spec import ModelSpec
 from nncli.errors import UsageError
 
@@ -145,31 +147,72 @@ def save_checkpoint(path: str | Path, run: TrainRun, dataset: Dataset) -> Path:
 
 def _not_ours(path: str | Path, why: str) -> UsageError:
     return UsageError(
-        f"checkpoint {str(path)!r}: not an nncli checkpoint ({why})",
+        f"checkpoint {str(path)!r}: not an nncli checkpoint: {why}",
         hint="write one with nncli train --save FILE",
     )
+
+
+def _refusal(exc: pickle.UnpicklingError) -> str:
+    """What weights_only refused, from torch's message: the line that names the object
+    or the opcode, not the paragraphs about ``weights_only=False`` around it."""
+    text = str(exc)
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1]
+    skip = ("Weights only load failed", "Check the documentation", "(1) ", "(2) ", "Re-running")
+    for raw in text.splitlines():
+        line = raw.strip().split(" Please use ", 1)[0]
+        if line and not line.startswith(skip):
+            return _printable(line)
+    return type(exc).__name__
+
+
+def _printable(text: str, limit: int = 160) -> str:
+    """One line of a foreign message, safe to print: no escape codes, not too long."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _read(path: str | Path) -> Any:
     import torch
 
     file = Path(path)
-    if not file.exists():
+    try:
+        exists, regular = file.exists(), file.is_file()
+    except OSError as exc:  # a name too long for the file system
+        raise UsageError(
+            f"checkpoint {short(str(path))}: cannot be read ({exc.strerror or exc})"
+        ) from exc
+    if not exists:
         raise UsageError(f"checkpoint {str(path)!r}: no such file")
-    if not file.is_file():
+    if not regular:
         raise UsageError(f"checkpoint {str(path)!r}: not a regular file")
     try:
-        return torch.load(file, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # A corrupt file makes torch warn (an unknown pickle protocol, sparse
+            # invariants) before it fails: the error below says all there is to say.
+            warnings.simplefilter("ignore")
+            return torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        # weights_only refuses any class outside plain data and tensors.
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _not_ours(path, f"it holds objects a checkpoint never has: {first}") from exc
+        # weights_only refuses any class outside plain data and tensors, and any
+        # opcode it does not know: nothing from the file ever runs.
+        detail = _refusal(exc)
+        if "GLOBAL" in detail or "global" in detail:
+            raise _not_ours(path, f"it holds objects a checkpoint never has ({detail})") from exc
+        raise _not_ours(path, f"its pickle is corrupt or unsupported ({detail})") from exc
     except OSError as exc:
         raise UsageError(
             f"checkpoint {str(path)!r}: cannot be read ({exc.strerror or exc})"
         ) from exc
-    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as exc:
-        raise _not_ours(path, "not a file written by torch.save, or truncated") from exc
+    except Exception as exc:  # around torch.load only: any failure there is a bad file
+        # A file that is not a torch.save zip, or one that is truncated or corrupted,
+        # makes torch.load raise almost anything (IndexError, struct.error, TypeError,
+        # AssertionError, RuntimeError, EOFError, BadZipFile, UnicodeDecodeError, ...).
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        detail = type(exc).__name__ + (f": {_printable(first, 120)}" if first else "")
+        raise _not_ours(
+            path, f"not a file written by torch.save, or truncated or corrupted ({detail})"
+        ) from exc
 
 
 def load_checkpoint(
@@ -186,7 +229,7 @@ def load_checkpoint(
         raise _not_ours(path, "no 'format': 'nncli-checkpoint' entry")
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _not_ours(path, f"bad version {version!r}")
+        raise _not_ours(path, f"bad version {short(version)}")
     if version > VERSION:
         raise UsageError(
             f"checkpoint {str(path)!r}: format version {version} is newer than this "
@@ -196,6 +239,10 @@ def load_checkpoint(
     text = data.get("config")
     if not isinstance(text, str):
         raise _not_ours(path, "no config")
+    if len(text) > MAX_CONFIG_BYTES:  # characters, at least as many bytes
+        raise _not_ours(
+            path, f"its config is longer than a model config can be ({len(text):,} characters)"
+        )
     saved = parse_config(text, f"{path} (checkpoint)")
     state = data.get("state_dict")
     if not isinstance(state, dict):
@@ -210,8 +257,29 @@ def load_checkpoint(
     return saved, state
 
 
+_FLOATS = ("float16", "bfloat16", "float32", "float64")
+_INTEGERS = ("uint8", "int8", "int16", "int32", "int64")
+_LISTED = 5  # names listed in a missing/unexpected message before "and N more"
+
+
+def _key(key: Any) -> str:
+    """A state_dict key in a message: as is when it is a short printable name."""
+    if isinstance(key, str) and key.isprintable() and 0 < len(key) <= 64:
+        return key
+    return short(key)
+
+
+def _listed(keys: list[str]) -> str:
+    more = len(keys) - _LISTED
+    return ", ".join(keys[:_LISTED]) + (f" and {more} more" if more > 0 else "")
+
+
 def _check_state(path: str | Path, spec: ModelSpec, state: dict[Any, Any]) -> None:
-    """The state_dict has exactly the tensors the config's model has, in their shapes."""
+    """The state_dict has exactly the tensors the config's model has: dense CPU
+    tensors of a float (an integer, for batch norm's counter) dtype, in their shapes.
+
+    run loads them with ``load_state_dict`` and summary only checks them: both rely
+    on this one check, so they accept and refuse the same files."""
     import torch
 
     from nncli.core.model.build import build_model
@@ -219,21 +287,35 @@ def _check_state(path: str | Path, spec: ModelSpec, state: dict[Any, Any]) -> No
     model_state = build_model(spec, meta=True).model.state_dict()
     expected = {k: tuple(v.shape) for k, v in model_state.items()}
     missing = [k for k in expected if k not in state]
-    extra = [str(k) for k in state if k not in expected]
+    extra = [_key(k) for k in state if k not in expected]
     if missing or extra:
-        what = f"missing {', '.join(missing)}" if missing else f"unexpected {', '.join(extra)}"
+        what = f"missing {_listed(missing)}" if missing else f"unexpected {_listed(extra)}"
         raise UsageError(f"checkpoint {str(path)!r}: its weights do not match its config ({what})")
     for key, shape in expected.items():
         tensor = state[key]
+        where = f"checkpoint {str(path)!r}: {key}"
+        if not isinstance(tensor, torch.Tensor):
+            raise UsageError(f"{where} is not a tensor but {type(tensor).__name__}")
+        if tensor.layout != torch.strided or tensor.is_nested:
+            layout = "nested" if tensor.is_nested else str(tensor.layout).removeprefix("torch.")
+            raise UsageError(f"{where} is a {layout} tensor; weights must be dense (strided)")
+        if tensor.device.type != "cpu":  # map_location="cpu" moves all but meta tensors
+            what = "a meta tensor, with no values" if tensor.is_meta else f"on {tensor.device}"
+            raise UsageError(f"{where} is {what}; weights must be CPU tensors")
+        if tensor.is_quantized:
+            raise UsageError(f"{where} is a quantized tensor; weights must be plain tensors")
         # BatchNorm's num_batches_tracked is an integer buffer; everything else is float.
         floating = model_state[key].is_floating_point()
-        if not isinstance(tensor, torch.Tensor) or tensor.is_floating_point() != floating:
+        dtype = str(tensor.dtype).removeprefix("torch.")
+        if dtype not in (_FLOATS if floating else _INTEGERS):
             kind = "a float" if floating else "an integer"
-            raise UsageError(f"checkpoint {str(path)!r}: {key} is not {kind} tensor")
+            raise UsageError(
+                f"{where} is not {kind} tensor (it is {dtype}; allowed: "
+                f"{', '.join(_FLOATS if floating else _INTEGERS)})"
+            )
         if tuple(tensor.shape) != shape:
             raise UsageError(
-                f"checkpoint {str(path)!r}: {key} has shape {list(tensor.shape)}, but its "
-                f"config needs {list(shape)}"
+                f"{where} has shape {list(tensor.shape)}, but its config needs {list(shape)}"
             )
 
 

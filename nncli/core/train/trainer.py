@@ -52,7 +52,13 @@ from nncli.core.activation.activations import get_activation
 from nncli.core.init.inits import get_scheme
 from nncli.core.loss.losses import get_loss, train_default, train_losses
 from nncli.core.memory import FLOAT32, ensure_fits
-from nncli.core.model.spec import LayerSpec, ModelSpec, check_tensor_sizes, module_names
+from nncli.core.model.spec import (
+    LayerSpec,
+    ModelSpec,
+    check_batch_statistics,
+    check_tensor_sizes,
+    module_names,
+)
 from nncli.core.train.datasets import TASKS
 from nncli.core.train.optimizers import make_optimizer
 from nncli.errors import UsageError, unknown_name
@@ -87,6 +93,13 @@ EVAL_ROWS = 65536  # the test set is evaluated in chunks of this many rows
 TASK_LOSSES: dict[str, tuple[str, ...]] = {task: train_losses(task) for task in TASKS}
 
 Progress = Callable[[int, int, dict[str, float]], None]
+
+# The run-length estimate (estimate_run): a run expected to take longer than this is
+# announced before it starts. A few steps are timed on a throwaway copy of the model.
+LONG_RUN_SECONDS = 60.0
+TIMED_STEPS = 5  # steps (and evaluations) timed after an untimed warm-up, the fastest kept,
+TIMING_BUDGET = 0.5  # while they took less than this many seconds in all
+CLOCK: Callable[[], float] = time.perf_counter  # the estimate's clock (tests inject one)
 
 
 @dataclass(frozen=True)
@@ -296,6 +309,7 @@ def model_spec(
             raise UsageError(
                 "--config gives the whole model; leave out --hidden, --activation and --init"
             )
+        check_trainable(config)
         _check_inputs(config, dataset, inputs)
         if config.output_features != outputs:
             raise UsageError(
@@ -324,6 +338,62 @@ def model_spec(
             get_scheme(init_name).theory(fan_in, layer.out_features, layer.init_args)
             fan_in = layer.out_features
     return spec
+
+
+def check_trainable(spec: ModelSpec) -> None:
+    """A model without parameters has nothing for an optimiser to change."""
+    if spec.param_count() == 0:
+        raise UsageError(
+            f"config {spec.source}: the model has no parameters: nothing to train",
+            hint="add a layer with weights (a linear or conv layer)",
+        )
+
+
+def has_batch_norm(spec: ModelSpec) -> bool:
+    """A layer normalising over the batch in training mode (batch norm)."""
+    return any(layer.kind.batch_stats for layer in spec.layers)
+
+
+def check_batch_norm(dataset: Dataset, spec: ModelSpec, batch: int) -> None:
+    """Batch norm needs two values per channel: in every training batch (the last one
+    is never a single row, see :func:`steps_per_epoch`), and, without running
+    statistics, in the test set too (evaluation chunks never end in a single row)."""
+    check_batch_statistics(
+        spec,
+        batch,
+        training=True,
+        what="a training batch (--batch)",
+        hint="use --batch 2 or more",
+    )
+    check_batch_statistics(
+        spec,
+        len(dataset.x_test),
+        training=False,
+        what="the test set",
+        hint="hold out more rows (--test-fraction, --samples), or set track_running_stats = true",
+    )
+
+
+def steps_per_epoch(rows: int, batch: int, fold: bool = False) -> int:
+    """Optimiser steps in one pass over ``rows``; with ``fold`` (a model with batch norm)
+    a last batch of one row joins the batch before it (batch norm cannot normalise one
+    row), so batch sizes are ``batch``, …, ``batch``, ``batch + 1``."""
+    steps = math.ceil(rows / batch)
+    if fold and steps > 1 and rows % batch == 1:
+        steps -= 1
+    return steps
+
+
+def _chunks(rows: int, size: int = EVAL_ROWS) -> Iterator[slice]:
+    """Slices of at most ``size`` rows (a last single row joins the chunk before: batch
+    norm without running statistics cannot normalise one row)."""
+    begin = 0
+    while begin < rows:
+        end = min(begin + size, rows)
+        if rows - end == 1:
+            end = rows
+        yield slice(begin, end)
+        begin = end
 
 
 def _check_inputs(config: ModelSpec, dataset: Dataset, inputs: int) -> None:
@@ -365,6 +435,129 @@ def estimate_bytes(dataset: Dataset, spec: ModelSpec, batch: int, device: str = 
     total += (n_train + n_test) * 8  # the permutation (int64) and its batch slices
     total += n_train * spec.output_features * FLOAT32  # an epoch's outputs, for its accuracy
     return int(total)
+
+
+# --------------------------------------------------------------------------- run length
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """How long training will take: ``runs`` × ``epochs`` × (``steps`` optimiser steps
+    of ``step_seconds`` each + one test-set evaluation of ``eval_seconds``)."""
+
+    runs: int
+    epochs: int
+    steps: int  # optimiser steps per epoch
+    step_seconds: float
+    eval_seconds: float
+
+    @property
+    def seconds(self) -> float:
+        epoch = self.steps * self.step_seconds + self.eval_seconds
+        return self.runs * self.epochs * epoch
+
+
+def estimate_run(
+    dataset: Dataset,
+    run: RunConfig,
+    spec: ModelSpec,
+    *,
+    epochs: int,
+    batch: int,
+    seed: int,
+    device: str,
+    runs: int = 1,
+    clock: Callable[[], float] | None = None,
+) -> RunEstimate:
+    """Time a few optimiser steps and one evaluation on a throwaway copy of the model
+    (built under ``seed``, torch's RNG left as found, so the real run is unchanged), and
+    scale them to the whole run. ``clock`` defaults to :data:`CLOCK`."""
+    import torch
+
+    from nncli.core.model.build import build_model
+    from nncli.core.seed import seeded
+
+    now = CLOCK if clock is None else clock
+    dev = torch.device(device)
+    task = _task_for(dataset, run.loss)
+    n_train, n_test = len(dataset.x_train), len(dataset.x_test)
+    fold = has_batch_norm(spec)
+    steps = steps_per_epoch(n_train, batch, fold)
+    with seeded(seed):
+        model = build_model(spec, device, seed=seed).model
+        loss_fn = get_loss(run.loss).make_module("mean")
+        optimizer = make_optimizer(
+            run.optimizer, model.parameters(), lr=run.lr, weight_decay=run.weight_decay
+        )
+        step_with = _Step(
+            model,
+            weighted_modules(model, spec),
+            loss_fn,
+            optimizer,
+            task,
+            run.l1,
+            _Interrupt(),
+            spec.output_features,
+            fold=fold,
+        )
+        generator = torch.Generator().manual_seed(seed)
+
+        # One step: a pass over one batch (so with an epoch's own overhead, an overestimate)
+        x = _as_input(dataset.x_train[:batch], spec).to(dev)
+        y = task.target(dataset.y_train[:batch], dev)
+        step_seconds = _fastest(
+            now, lambda: _epoch(step_with, 1, x, y, batch, generator, STATS_EVERY)
+        )
+        rows = min(n_test, EVAL_ROWS)
+        x_test = _as_input(dataset.x_test[:rows], spec).to(dev)
+        y_test = task.target(dataset.y_test[:rows], dev)
+        eval_seconds = _fastest(now, lambda: evaluate(model, loss_fn, task, x_test, y_test))
+    return RunEstimate(runs, epochs, steps, step_seconds, eval_seconds * n_test / rows)
+
+
+def _fastest(now: Callable[[], float], work: Callable[[], object]) -> float:
+    """The fastest of up to :data:`TIMED_STEPS` timed calls of ``work``, after an untimed
+    warm-up (one-off set-up): the fastest, since a busy machine only ever adds time. A
+    warm-up slower than :data:`TIMING_BUDGET` is the measure itself (a big model)."""
+    began = now()
+    work()
+    seconds = now() - began
+    if seconds >= TIMING_BUDGET:
+        return seconds
+    fastest, spent = math.inf, 0.0
+    for _ in range(TIMED_STEPS):
+        began = now()
+        work()
+        took = now() - began
+        fastest, spent = min(fastest, took), spent + took
+        if spent >= TIMING_BUDGET:
+            break
+    return fastest
+
+
+def long_run_warning(estimate: RunEstimate, limit: float = LONG_RUN_SECONDS) -> str | None:
+    """What to tell the user before a run of more than ``limit`` seconds (None: no more)."""
+    seconds = estimate.seconds
+    if not seconds > limit:
+        return None
+    runs = f"{estimate.runs} runs × " if estimate.runs > 1 else ""
+    return (
+        f"this training will take about {duration_words(seconds)} ({runs}"
+        f"{estimate.epochs:,} epoch{'s' * (estimate.epochs != 1)} × {estimate.steps:,} "
+        f"step{'s' * (estimate.steps != 1)} of about {fmt.num(estimate.step_seconds * 1e3, 2)} "
+        "ms, plus a test-set evaluation per epoch); to shorten it, lower --epochs or raise "
+        "--batch (fewer steps per epoch); Ctrl-C stops it and keeps the history so far"
+    )
+
+
+def duration_words(seconds: float) -> str:
+    """``45 seconds``, ``3 minutes``, ``2.5 hours``, ``12 days``: a rough duration."""
+    for unit, size in (("day", 86400.0), ("hour", 3600.0), ("minute", 60.0)):
+        if seconds >= size:
+            value = seconds / size
+            text = f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.0f}"
+            return f"{text} {unit}{'s' * (text != '1')}"
+    return f"{max(seconds, 0):.0f} seconds"
 
 
 # --------------------------------------------------------------------------- training
@@ -468,6 +661,8 @@ def train(
     )
     check_int("stats_every", stats_every)
     check_targets(dataset, run.loss)
+    check_trainable(spec)
+    check_batch_norm(dataset, spec, batch)
     ensure_fits(estimate_bytes(dataset, spec, batch, device), device, "training")
     dev = torch.device(device)
     task = _task_for(dataset, run.loss)
@@ -489,7 +684,15 @@ def train(
     history: list[EpochRecord] = []
     interrupt = _Interrupt()
     step_with = _Step(
-        model, linears, loss_fn, optimizer, task, run.l1, interrupt, spec.output_features
+        model,
+        linears,
+        loss_fn,
+        optimizer,
+        task,
+        run.l1,
+        interrupt,
+        spec.output_features,
+        fold=has_batch_norm(spec),
     )
     began, steps = time.perf_counter(), 0
     n = len(x_train)
@@ -507,7 +710,7 @@ def train(
                 record.test_loss, record.test_accuracy = evaluate(
                     model, loss_fn, task, x_test, y_test
                 )
-                record.partial = done < math.ceil(n / batch)
+                record.partial = done < steps_per_epoch(n, batch, step_with.fold)
                 history.append(record)
                 if progress is not None and not interrupt.requested:
                     try:
@@ -589,6 +792,7 @@ class _Step:
     l1: float
     interrupt: _Interrupt
     outputs: int  # the model's output width
+    fold: bool = False  # batch norm: a last single row joins the batch before it
 
 
 def _epoch(
@@ -609,12 +813,14 @@ def _epoch(
     order = torch.randperm(n, generator=generator).to(x.device)
     # Each step only copies its loss and outputs into these (one op each); the epoch's
     # loss and accuracy are computed from them at the end, vectorised.
-    step_losses = torch.empty(math.ceil(n / batch), device=x.device)
+    total = steps_per_epoch(n, batch, s.fold)
+    step_losses = torch.empty(total, device=x.device)
     outputs = torch.empty(n, s.outputs, device=x.device)
     norm_sum = torch.zeros(len(s.linears), device=x.device)
     sampled = seen = steps = 0
-    for step, begin in enumerate(range(0, n, batch)):
-        index = order[begin : begin + batch]
+    for step in range(total):
+        begin = step * batch
+        index = order[begin : n if step == total - 1 else begin + batch]
         xb, yb = x[index], y[index]
         out = s.model(xb)
         loss = s.loss_fn(out, yb)
@@ -634,7 +840,7 @@ def _epoch(
     if steps == 0:  # pragma: no cover - n ≥ batch ≥ 1 always gives one step
         return None, 0
     rows = torch.full((steps,), float(batch), device=x.device)
-    rows[-1] = seen - batch * (steps - 1)  # the last batch may be short
+    rows[-1] = seen - batch * (steps - 1)  # the last batch may be short (or one longer)
     train_loss = float((step_losses[:steps] * rows).sum().item()) / seen
     norms = (norm_sum / sampled).tolist()
     correct = s.task.correct(outputs[:seen], y[order[:seen]])
@@ -656,8 +862,8 @@ def evaluate(
     loss_sum = torch.zeros((), device=x.device, dtype=torch.float64)
     correct_sum = torch.zeros((), device=x.device, dtype=torch.int64)
     with torch.no_grad(), _eval_mode(model):
-        for begin in range(0, len(x), EVAL_ROWS):
-            xb, yb = x[begin : begin + EVAL_ROWS], y[begin : begin + EVAL_ROWS]
+        for chunk in _chunks(len(x)):
+            xb, yb = x[chunk], y[chunk]
             out = model(xb)
             loss_sum += loss_fn(out, yb).double() * len(xb)
             correct = task.correct(out, yb)
@@ -674,9 +880,9 @@ def r_squared(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
     with torch.no_grad(), _eval_mode(model):
         sse = torch.zeros((), dtype=torch.float64, device=x.device)
-        for begin in range(0, len(x), EVAL_ROWS):
-            out = model(x[begin : begin + EVAL_ROWS]).double()
-            sse += ((out - y[begin : begin + EVAL_ROWS].double()) ** 2).sum()
+        for chunk in _chunks(len(x)):
+            out = model(x[chunk]).double()
+            sse += ((out - y[chunk].double()) ** 2).sum()
         sst = ((y.double() - y.double().mean()) ** 2).sum()
     if float(sst) == 0.0:
         return math.nan
@@ -926,8 +1132,8 @@ def outputs(run: TrainRun, x: np.ndarray) -> torch.Tensor:
     device = next(model.parameters()).device
     pieces = []
     with torch.no_grad(), _eval_mode(model):
-        for begin in range(0, len(x), EVAL_ROWS):
-            xb = _as_input(x[begin : begin + EVAL_ROWS], run.spec)
+        for chunk in _chunks(len(x)):
+            xb = _as_input(x[chunk], run.spec)
             pieces.append(model(xb.to(device)).float().cpu())
     return torch.cat(pieces) if pieces else torch.empty(0, run.spec.output_features)
 
@@ -958,6 +1164,8 @@ __all__ = [
     "check_hyperparameters",
     "default_loss",
     "estimate_bytes",
+    "estimate_run",
+    "long_run_warning",
     "model_spec",
     "outputs",
     "predict",

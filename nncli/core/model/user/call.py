@@ -2,6 +2,10 @@
 
 Every call of the user's code, for ``summary`` and ``run`` alike, goes through here:
 
+- :func:`call_user`: the call itself (import, construction, forward, reading the output);
+  ``sys.exit()``, a ``KeyboardInterrupt`` the code raises itself (a real Ctrl-C is told
+  apart by a SIGINT handler and stays exit 130), a debugger that quits and any other
+  ``BaseException`` become usage errors naming the call;
 - :func:`user_output`: the user's ``print`` *and* raw writes to file descriptor 1 go to
   stderr for the duration, so stdout holds only nncli's own output (one JSON document
   with ``--json``); the import of SPEC is made under it too (:func:`request.prepare`);
@@ -28,8 +32,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from nncli.core.memory import available_bytes, ensure_fits
 from nncli.core.model.user.target import (
+    DEBUGGER_HINT,
+    DEBUGGER_QUIT,
     Target,
     check_kwargs,
+    debugger_quit,
     first_line,
     location,
     plain_signature,
@@ -84,6 +91,122 @@ def user_output() -> Iterator[None]:
         if saved is not None:
             os.dup2(saved, 1)
             os.close(saved)
+
+
+# --- the user's exits, interrupts and debugger ---------------------------------------------
+
+
+class _Sigint:
+    """Whether a real Ctrl-C (SIGINT) arrived while the user's code ran.
+
+    ``mode``: "watched" (our handler records it), "ignored" (SIGINT is ignored, or this
+    is not the main thread: no signal can raise there) or "unknown" (another handler
+    is installed: a KeyboardInterrupt is then taken for a real Ctrl-C).
+    """
+
+    received = False
+    mode = "unknown"
+    depth = 0
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    _Sigint.received = True
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _watch_sigint() -> Iterator[None]:
+    """Our SIGINT handler for the block (the outermost one installs it, and restores
+    Python's default afterwards): Python's own, but it records that a signal came."""
+    import signal
+    import threading
+
+    installed = False
+    if _Sigint.depth == 0:
+        _Sigint.received = False
+        _Sigint.mode = "unknown"
+        if threading.current_thread() is not threading.main_thread():
+            _Sigint.mode = "ignored"
+        else:
+            with suppress(ValueError, OSError):  # an interpreter without signals
+                current = signal.getsignal(signal.SIGINT)
+                if current is signal.default_int_handler:
+                    signal.signal(signal.SIGINT, _on_sigint)
+                    installed = True
+                    _Sigint.mode = "watched"
+                elif current is signal.SIG_IGN:
+                    _Sigint.mode = "ignored"
+    _Sigint.depth += 1
+    try:
+        yield
+    finally:
+        _Sigint.depth -= 1
+        if installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _untrace(saved: Any) -> None:
+    """A debugger the user's code started and left tracing is stopped: the trace function
+    as it was before (None, or a coverage tool's) is put back."""
+    if sys.gettrace() is not saved:
+        sys.settrace(saved)
+
+
+def call_user(fn: Callable[[], T], what: str, *, home: str | None = None) -> T:
+    """``fn()``, which runs the user's code; ``what`` names the call in messages ("building
+    Net", "the forward pass of Net"), ``home`` is the user's file (for file:line).
+
+    What no ordinary exception handler should see becomes a usage error naming the call:
+    ``sys.exit(n)`` (or ``exit()``, ``quit()``), a ``KeyboardInterrupt`` the code raised
+    itself (a real Ctrl-C, recorded by our SIGINT handler, stays an interrupt: exit 130,
+    whatever the code turned it into), a debugger that quit (``bdb.BdbQuit``), any other
+    ``BaseException``. A debugger left tracing is stopped. Other exceptions propagate
+    as they are, for the caller to judge.
+    """
+    saved = sys.gettrace()
+    with _watch_sigint():
+        try:
+            result = fn()
+            _untrace(saved)  # a line inside the try: a debugger that stops here is caught
+            return result
+        except BaseException as exc:
+            _untrace(saved)
+            judged = _judged(exc, what, home)
+            if judged is None:
+                raise
+            raise judged from exc
+
+
+def _judged(exc: BaseException, what: str, home: str | None) -> BaseException | None:
+    """The error to raise instead of ``exc``, or None to let it propagate."""
+    if _Sigint.received:  # a real Ctrl-C, whatever the user's code made of it
+        return None if isinstance(exc, KeyboardInterrupt) else KeyboardInterrupt()
+    if isinstance(exc, NncliError):
+        return None
+    at = location(exc, home)
+    where = f" ({at})" if at else ""
+    if isinstance(exc, SystemExit):
+        return UsageError(
+            f"--model: {what} called sys.exit({exc.code!r})",
+            hint="nncli runs your code in its own process: raise an exception instead of exiting",
+        )
+    if isinstance(exc, KeyboardInterrupt):
+        if _Sigint.mode == "unknown":
+            return None  # no way to tell: taken for a real Ctrl-C
+        return UsageError(
+            f"--model: {what} raised KeyboardInterrupt, though no Ctrl-C was pressed{where}",
+            hint="raise an ordinary exception (e.g. RuntimeError) to report a failure",
+        )
+    from nncli.core.model.hooks import ForwardFailed
+
+    if debugger_quit(exc.cause if isinstance(exc, ForwardFailed) else exc):
+        return UsageError(f"--model: {what} {DEBUGGER_QUIT}", hint=DEBUGGER_HINT)
+    if isinstance(exc, Exception):
+        return None
+    return UsageError(
+        f"--model: {what} raised {type(exc).__name__}: {first_line(exc)}{where}",
+        hint="raise an ordinary exception (a subclass of Exception) to report a failure",
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -346,7 +469,9 @@ def build_module(
     skipped. Exceptions from the user's constructor propagate as they are, for the
     caller to judge. Otherwise: seeded (``seed`` None: torch's generator as it
     stands) on the CPU, then moved to ``device``, so a seed gives the same weights on
-    every device; a constructor error is a usage error. The real build never
+    every device; a constructor error is a usage error. Either way, an exit, an
+    interrupt or a debugger in the constructor is a usage error (:func:`call_user`),
+    never judged again. The real build never
     allocates past what the host and ``device`` have free, less ``reserve`` bytes
     (the inputs): a model too large is refused, naming its full size (``what``).
     """
@@ -357,9 +482,17 @@ def build_module(
     if target.kind == "instance":
         return _check_module(target, target.obj)
     check_kwargs(target, kwargs)
+
+    def construct() -> Any:
+        return call_user(
+            lambda: target.obj(**kwargs),
+            f"building {target.name}",
+            home=_defining_file(target.obj),
+        )
+
     if meta:
         with user_output(), torch.device("meta"), skip_init_on_meta():
-            module = _check_module(target, target.obj(**kwargs))
+            module = _check_module(target, construct())
         if any(not t.is_meta for t in tensors(module)):
             # A tensor created with an explicit device="cpu": already allocated, but the
             # meta forward needs every tensor on meta.
@@ -371,7 +504,7 @@ def build_module(
     with user_output(), seeded(seed):
         try:
             with budget.watching():
-                built = target.obj(**kwargs)
+                built = construct()
         except NncliError:
             raise
         except Exception as exc:
@@ -385,7 +518,7 @@ def build_module(
         # the same random state, so the weights are the ones a first build would draw.
         torch.random.set_rng_state(rng)
         with user_output(), seeded(seed):
-            module = _check_module(target, target.obj(**kwargs))
+            module = _check_module(target, construct())
     return module.to(device)
 
 
@@ -464,11 +597,16 @@ def forward(
     locator = Locator(model, args, kwargs)
     # On meta, the commonest layers' outputs by arithmetic: see metashapes.
     shapes = meta_shapes() if meta else contextlib.nullcontext()
+
+    def guarded() -> T:  # the modes' changes too: a train() of the user's own runs then
+        with eval_mode(model), torch.no_grad(), shapes, locator:
+            return model(*args, **kwargs) if call is None else call()
+
     try:
-        with user_output(), eval_mode(model), torch.no_grad(), shapes, locator:
-            if call is None:
-                return model(*args, **kwargs)
-            return call()
+        with user_output():
+            return call_user(
+                guarded, f"the forward pass of {name}", home=_defining_file(type(model))
+            )
     except NncliError:
         raise
     except Exception as exc:  # the user's code can raise anything

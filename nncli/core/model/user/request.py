@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nncli.core.model.user.call import user_output
+from nncli.core.model.user.call import call_user, user_output
 from nncli.core.model.user.target import (
     Target,
     check_kwargs,
@@ -62,7 +62,7 @@ def prepare(request: ModelRequest) -> Prepared:
     from nncli.core.model.user.inputs import parse_inputs
 
     with user_output():
-        target = resolve_target(request.spec)
+        target = call_user(lambda: resolve_target(request.spec), f"importing {request.spec}")
     kwargs = parse_model_kwargs(request.kwargs_text)
     check_kwargs(target, kwargs)  # before anything runs: the signature is in the message
     specs = parse_inputs(list(request.input_sizes), list(request.dtypes), list(request.input_files))

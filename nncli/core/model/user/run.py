@@ -17,15 +17,17 @@ from typing import TYPE_CHECKING, Any
 from nncli.core.memory import ensure_fits
 from nncli.core.model.user.call import (
     build_module,
+    call_user,
     forward,
     forward_hint,
     module_device,
     tensors,
+    user_output,
     weight_bytes,
 )
 from nncli.core.model.user.request import ModelRequest, Prepared, prepare
-from nncli.core.model.user.target import Target
-from nncli.errors import UsageError
+from nncli.core.model.user.target import Target, first_line
+from nncli.errors import NncliError, UsageError
 
 if TYPE_CHECKING:
     import torch
@@ -91,11 +93,27 @@ def run_target(request: ModelRequest) -> ModelRunResult:
         device=where,
         seed=request.seed,
         inputs=[s.describe(batch) for s in specs],
-        outputs=flatten_outputs(output),
+        outputs=_read_outputs(output, target.name),
         input_source=", ".join(request.input_files) if request.input_files else "random",
         drawn=[_drawn(s, request.vocab, model) for s in specs],
         notes=_notes(target, specs, device, where),
     )
+
+
+def _read_outputs(output: Any, name: str) -> list[OutputTensor]:
+    """The output's leaves, read as the user's code (a property of an output dataclass, a
+    mapping's ``items()``, a tensor subclass's ``__torch_function__`` run then), guarded."""
+    with user_output():
+        try:
+            return call_user(lambda: flatten_outputs(output), f"reading the output of {name}")
+        except NncliError:
+            raise
+        except Exception as exc:
+            raise UsageError(
+                f"--model: reading the output of {name} raised {type(exc).__name__}: "
+                f"{first_line(exc)}",
+                hint="return a tensor, or tuples, lists, dicts or dataclasses of tensors",
+            ) from exc
 
 
 def _notes(target: Target, specs: list[InputSpec], device: str, where: str) -> list[str]:

@@ -156,6 +156,8 @@ def _import_error(where: str, exc: BaseException, user_file: str | None) -> Usag
             f"--model {where}: importing it called sys.exit({exc.code!r})",
             hint='move script code under `if __name__ == "__main__":`',
         )
+    if debugger_quit(exc):
+        return UsageError(f"--model {where}: importing it {DEBUGGER_QUIT}", hint=DEBUGGER_HINT)
     message = first_line(exc)
     at = location(exc, user_file)
     return UsageError(
@@ -163,6 +165,19 @@ def _import_error(where: str, exc: BaseException, user_file: str | None) -> Usag
         + (f" ({at})" if at else ""),
         hint="the error is in your code or in a module it imports",
     )
+
+
+DEBUGGER_QUIT = "started the debugger (breakpoint() or pdb.set_trace()), which was quit (BdbQuit)"
+DEBUGGER_HINT = (
+    "remove the breakpoint, or set PYTHONBREAKPOINT=0 to skip breakpoint() calls; without a "
+    "terminal on stdin, the debugger quits at once"
+)
+
+
+def debugger_quit(exc: BaseException) -> bool:
+    """``exc`` is pdb's ``bdb.BdbQuit`` (no debugger imported: it cannot be)."""
+    bdb = sys.modules.get("bdb")
+    return bdb is not None and isinstance(exc, bdb.BdbQuit)
 
 
 def first_line(exc: BaseException) -> str:
