@@ -105,6 +105,22 @@ def show_option(panel: str) -> Any:
     )
 
 
+# --json carries at most this many samples of each series unless --full-data: enough for
+# any plot, while a million-point curve stays a small document.
+JSON_POINTS = 10_000
+FullDataOpt = Annotated[
+    bool,
+    typer.Option(
+        "--full-data",
+        help=(
+            f"With --json, every sample; without it the series carry at most "
+            f"{JSON_POINTS:,} points (evenly strided, ends kept)."
+        ),
+        rich_help_panel="Output",
+    ),
+]
+
+
 def check_dpi(dpi: int) -> int:
     """``--dpi`` within [MIN_DPI, MAX_DPI], else a usage error naming it."""
     from nncli.errors import UsageError

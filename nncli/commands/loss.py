@@ -14,7 +14,9 @@ from typing import Annotated, Any
 import typer
 
 from nncli.commands._options import (
+    JSON_POINTS,
     DeviceOpt,
+    FullDataOpt,
     JsonOpt,
     check_dpi,
     check_int,
@@ -28,7 +30,6 @@ from nncli.errors import UsageError
 MAX_POINTS = 1_000_000  # the figure's samples
 # --json carries at most this many samples per series unless --full-data, as `plot`:
 # a million points for two losses are 126 MB of JSON and seconds of encoding.
-JSON_POINTS = 10_000
 MAX_CLASSES = 1_000
 DTYPES = ("float32", "float64")
 THROUGH = ("sigmoid", "softmax")
@@ -295,17 +296,7 @@ def loss(
             rich_help_panel=_CATALOGUE,
         ),
     ] = False,
-    full_data: Annotated[
-        bool,
-        typer.Option(
-            "--full-data",
-            help=(
-                f"With --json, every sample; without it the series carry at most "
-                f"{JSON_POINTS:,} points (evenly strided, ends kept)."
-            ),
-            rich_help_panel="Output",
-        ),
-    ] = False,
+    full_data: FullDataOpt = False,
     device: DeviceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

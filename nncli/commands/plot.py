@@ -8,7 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from nncli.commands._options import (
+    JSON_POINTS,
     DeviceOpt,
+    FullDataOpt,
     JsonOpt,
     check_dpi,
     dpi_option,
@@ -19,7 +21,6 @@ from nncli.errors import UsageError
 
 # --json carries at most this many samples per series unless --full-data: ten
 # million points would be hundreds of MB of JSON and over a minute of encoding.
-JSON_POINTS = 10_000
 # Peak memory per sample: autograd's working set for one curve (softmax's prefix
 # sums are the largest, ~100 B), plus x, y and f' kept in float64 for every curve.
 WORK_BYTES_PER_POINT, KEPT_BYTES_PER_POINT = 104, 24
@@ -117,17 +118,7 @@ def plot(
             rich_help_panel=_CATALOGUE,
         ),
     ] = False,
-    full_data: Annotated[
-        bool,
-        typer.Option(
-            "--full-data",
-            help=(
-                f"With --json, every sample; without it the series carry at most "
-                f"{JSON_POINTS:,} points (evenly strided, ends kept)."
-            ),
-            rich_help_panel="Output",
-        ),
-    ] = False,
+    full_data: FullDataOpt = False,
     device: DeviceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
