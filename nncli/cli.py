@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "summary": (
         "nncli.commands.summary",
         "summary",
-        "Build the model (default: the tutorial's demo) and print its layers and parameters.",
+        "Summarise the model (default: the tutorial's demo): its layers and parameters.",
     ),
     "run": (
         "nncli.commands.run",

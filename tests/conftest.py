@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -81,3 +82,19 @@ def check_golden(name: str, text: str, update: bool = False) -> None:
     assert text == path.read_text(encoding="utf-8")
     trailing = [i for i, line in enumerate(text.splitlines(), 1) if line != line.rstrip()]
     assert not trailing, f"{name}: lines {trailing} end in spaces"
+
+
+def docs_generator() -> ModuleType:
+    """docs/make_docs.py as a module (it is a script, not part of the package), loaded once."""
+    import importlib.util
+    import sys
+
+    if "make_docs" in sys.modules:
+        return sys.modules["make_docs"]
+    path = Path(__file__).resolve().parents[1] / "docs" / "make_docs.py"
+    spec = importlib.util.spec_from_file_location("make_docs", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
+
+from tests.conftest import docs_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_docs", ROOT / "docs" / "make_docs.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-docs = load_generator()
+docs = docs_generator()
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 

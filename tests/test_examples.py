@@ -9,26 +9,16 @@ purpose, rewrite them all with ``python docs/make_docs.py --examples``.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests.conftest import docs_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_docs() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_docs", ROOT / "docs" / "make_docs.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-docs = load_docs()
+docs = docs_generator()
 EXAMPLES = docs.all_examples()
 
 

@@ -572,17 +572,14 @@ def _figure(
     for message in outcome.warnings:
         warn(message)
     if json_out:
-        from nncli.render.activation_tables import stride_for, strided_indices
+        from nncli.render.activation_tables import trimmed_note
         from nncli.render.jsonout import emit
         from nncli.render.loss_figure import figure_document
 
         limit = None if full_data else JSON_POINTS
-        if limit is not None and points > limit:
-            warn(
-                f"--json: the series carry {len(strided_indices(points, limit)):,} of the "
-                f"{points:,} points (one in {stride_for(points, limit):,}); the intervals "
-                "use all of them; --full-data writes every point"
-            )
+        note = trimmed_note(points, limit)
+        if note is not None:
+            warn(note)
         emit("loss", figure_document(result, str(outcome.path), outcome.language, limit))
         return
     from nncli.render.console import stdout_console

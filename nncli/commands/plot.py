@@ -183,16 +183,13 @@ def plot(
     for message in outcome.warnings:
         warn(message)
     if json_out:
-        from nncli.render.activation_tables import plot_document, stride_for, strided_indices
+        from nncli.render.activation_tables import plot_document, trimmed_note
         from nncli.render.jsonout import emit
 
         limit = None if full_data else JSON_POINTS
-        if limit is not None and points > limit:
-            warn(
-                f"--json: the series carry {len(strided_indices(points, limit)):,} of the "
-                f"{points:,} points (one in {stride_for(points, limit):,}); the intervals "
-                "use all of them; --full-data writes every point"
-            )
+        note = trimmed_note(points, limit)
+        if note is not None:
+            warn(note)
         emit("plot", plot_document(curves, str(outcome.path), outcome.language, limit))
         return
     from nncli.render.activation_tables import render_plot_result

@@ -100,7 +100,7 @@ def summary(
     max_memory: MaxMemoryOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Build the model (default: the tutorial's demo) and print its layers and parameters.
+    """Summarise the model (default: the tutorial's demo): its layers and parameters.
 
     No weights are allocated: a config's shapes, counts and mult-adds are computed from
     the config, and a --model is built on torch's meta device. So a 10-billion-parameter

@@ -295,6 +295,17 @@ def strided_indices(points: int, limit: int | None) -> Any:
     return picked if picked[-1] == points - 1 else np.append(picked, points - 1)
 
 
+def trimmed_note(points: int, limit: int | None) -> str | None:
+    """What ``--json`` says on stderr when its series keep fewer than ``points`` samples."""
+    if limit is None or points <= limit:
+        return None
+    return (
+        f"--json: the series carry {len(strided_indices(points, limit)):,} of the "
+        f"{points:,} points (one in {stride_for(points, limit):,}); the intervals "
+        "use all of them; --full-data writes every point"
+    )
+
+
 def plot_document(
     curves: list[Any], output: str, language: str, limit: int | None = None
 ) -> dict[str, object]:

@@ -35,7 +35,7 @@ from nncli.render.activation_figure import (
     envelope,
     focus_limits,
 )
-from nncli.render.figures import FigureOutcome, render_and_save
+from nncli.render.figures import FigureOutcome, new_figure, render_and_save
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -203,14 +203,7 @@ def build_loss_figure(result: LossCurves, lang: str, pyplot_module: Any = None) 
     names = [_label(c, lang) for c in curves]
     limits = None if single else _focus(curves, names, text)
     size = (WIDTH, TOP + AXES_HEIGHT + BELOW_AXES)
-    if pyplot_module is not None:
-        fig = pyplot_module.figure(figsize=size)
-    else:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=size)
-        FigureCanvasAgg(fig)  # a renderer to measure the legends with; nothing is drawn
+    fig = new_figure(size, pyplot_module)  # its canvas measures the legends
     _place_axes(fig, size[1], BELOW_AXES)
     left, right = fig.subplots(1, 2)
     for curve, colour in zip(curves, colours, strict=True):

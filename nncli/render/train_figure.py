@@ -79,16 +79,14 @@ def build_dashboard(ds: Dataset, runs: list[TrainRun]) -> Callable[[str, Any], F
 def _draw(
     ds: Dataset, runs: list[TrainRun], surfaces: list[Surface], text: dict[str, str], plt: Any
 ) -> Figure:
-    from matplotlib.figure import Figure
-
     from nncli.core.train.plan import run_names
+    from nncli.render.figures import new_figure
 
     names = run_names([r.config for r in runs], ds.name)
     columns = min(MAX_COLUMNS, max(2, len(surfaces)))
     rows_below = math.ceil(len(surfaces) / columns) if surfaces else 0
     size = (PANEL * columns, PANEL * (1 + rows_below) + 1.2)
-    fig = plt.figure(figsize=size) if plt is not None else Figure(figsize=size)
-    fig.set_layout_engine("constrained")
+    fig = new_figure(size, plt, layout="constrained")
     grid = fig.add_gridspec(1 + rows_below, columns)
     half = max(1, columns // 2)
     curves = fig.add_subplot(grid[0, :half])
