@@ -13,6 +13,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 PY = sys.executable
@@ -104,3 +106,22 @@ def repeat_from_argv(doc: str | None, default: int = 9) -> int:
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
     parser.add_argument("--repeat", type=int, default=default, help="runs per command (>= 5)")
     return max(5, parser.parse_args().repeat)
+
+
+BUSY_LOOP = "while True: pass"
+
+
+@contextmanager
+def busy_process(code: str = BUSY_LOOP) -> Iterator[subprocess.Popen[bytes]]:
+    """A process spinning on one core for the length of the block: a busy machine.
+
+    Started before the block's commands (and given a moment to get scheduled), killed
+    and reaped after them, on an exception as well.
+    """
+    proc = subprocess.Popen([PY, "-c", code], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()

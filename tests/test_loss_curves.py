@@ -201,6 +201,196 @@ def test_bce_findings_name_the_clamp_and_where_bce_on_sigmoid_breaks() -> None:
     assert -102.0 < float(value.split("z ≤ ")[1].split(" ")[0]) < -100.0
 
 
+def test_float32_bce_on_sigmoid_parts_where_exp_overflows() -> None:
+    """In float32 torch's σ(z) = 1/(1 + e^(−z)) is exactly 0 once e^(−z) overflows,
+    i.e. below z = −log(FLT_MAX) = −88.7228; bce then returns its clamp, 100, instead
+    of −z. The finding resolves that boundary finely enough to print −88.72 (the
+    coarse 0.05 grid alone said −88.8)."""
+    import torch
+
+    edge = -float(np.log(np.float64(np.finfo(np.float32).max)))  # −88.72284
+    findings = curves("bce", through="sigmoid", dtype="float32").findings
+    value = next(f for f in findings if "value differs" in f and "float32" in f)
+    assert "z ≤ -88.72 " in value
+    # The same boundary straight from torch, either side of it.
+    below, above = torch.tensor([edge - 1e-3, edge + 1e-3], dtype=torch.float32).sigmoid()
+    assert below.item() == 0.0 and above.item() > 0.0
+
+
+# --- stuck apart from converged -------------------------------------------------------
+
+
+def _roots(f: Any, lo: float, hi: float) -> float:
+    """Bisection of a sign change of f on [lo, hi] (an independent root finder)."""
+    flo = f(lo)
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if (f(mid) > 0) == (flo > 0):
+            lo, flo = mid, f(mid)
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _same(intervals: list[tuple[float, float]], expected: list[tuple[float, float]]) -> None:
+    assert len(intervals) == len(expected), (intervals, expected)
+    for (a, b), (p, q) in zip(intervals, expected, strict=True):
+        assert a == pytest.approx(p, abs=2e-3) and b == pytest.approx(q, abs=2e-3)
+
+
+def test_mse_through_sigmoid_is_stuck_when_wrong_and_converged_when_right() -> None:
+    """MSE∘σ, target 1: ∂L/∂z = −2σ(1 − σ)², below T = 0.05 for z < z₁ (σ ≈ 0, the
+    loss ≈ 1: wrong, stuck) and for z > z₂ (σ ≈ 1, the loss ≈ 0: right, converged)."""
+    t = 0.05
+    grad = lambda z: 2 * sigmoid(z) * (1 - sigmoid(z)) ** 2 - t  # noqa: E731
+    z1, z2 = _roots(grad, -8.0, -0.7), _roots(grad, -0.7, 8.0)
+    assert -3.62 < z1 < -3.60 and 1.55 < z2 < 1.57
+    (mse,) = curves("mse", through="sigmoid", points=2001).curves
+    _same(mse.stuck, [(-8.0, z1)])
+    _same(mse.converged, [(z2, 8.0)])
+    # The loss on each side, by hand, against the level between them.
+    loss = lambda z: (1 - sigmoid(z)) ** 2  # noqa: E731
+    assert mse.floor == pytest.approx(loss(8.0), rel=1e-9)
+    assert mse.near_minimum == pytest.approx(loss(8.0) + 0.1 * (loss(-8.0) - loss(8.0)))
+    assert loss(z2) < mse.near_minimum < loss(z1)
+
+
+def test_bce_through_sigmoid_is_never_stuck() -> None:
+    """BCE∘σ: ∂L/∂z = σ − 1 is small only where σ > 1 − T, i.e. z > log((1 − T)/T)."""
+    (bce,) = curves("bce", through="sigmoid", points=2001).curves
+    assert bce.stuck == []
+    _same(bce.converged, [(math.log(0.95 / 0.05), 8.0)])
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "stuck", "converged"),
+    [(-8.0, -4.0, [(-8.0, -4.0)], []), (4.0, 8.0, [], [(4.0, 8.0)])],
+)
+def test_a_zoomed_range_cannot_move_the_minimum(
+    lo: float, hi: float, stuck: list[Any], converged: list[Any]
+) -> None:
+    """Built to fool a rule that read the minimum off the plotted samples: on [−8, −4]
+    the lowest plotted loss (0.964 at z = −4) is no minimum, on [4, 8] the highest
+    (3e-4 at z = 4) is no plateau."""
+    (mse,) = curves("mse", through="sigmoid", lo=lo, hi=hi).curves
+    assert mse.stuck == stuck and mse.converged == converged
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "width"),
+    [
+        ("huber", {}, 0.05),  # ∂L/∂ŷ = ŷ − y inside δ = 1
+        ("smooth_l1", {}, 0.05),  # (ŷ − y)/β, β = 1
+        ("smooth_l1", {"beta": 2.0}, 0.1),
+        ("gaussian_nll", {}, 0.05),  # σ² = 1: ŷ − y
+    ],
+)
+def test_regression_minimum_is_converged_not_stuck(
+    name: str, params: dict[str, Any], width: float
+) -> None:
+    (curve,) = curves(name, params=params, points=2001).curves
+    assert curve.stuck == []
+    _same(curve.converged, [(-width, width)])
+
+
+def test_huber_with_a_tiny_delta_is_stuck_far_from_the_minimum() -> None:
+    """δ = 0.01 < T: |∂L/∂ŷ| ≤ δ everywhere, so the whole axis is small-gradient. Near
+    0 it has converged; where δ(|r| − δ/2) is above a tenth of its range it is stuck."""
+    delta = 0.01
+    (huber,) = curves("huber", params={"delta": delta}, points=2001).curves
+    assert huber.saturation == [(-3.0, 3.0)]
+    level = 0.1 * delta * (3.0 - delta / 2)  # floor 0 at r = 0, top at |r| = 3
+    edge = level / delta + delta / 2
+    _same(huber.converged, [(-edge, edge)])
+    _same(huber.stuck, [(-3.0, -edge), (edge, 3.0)])
+
+
+def test_cosine_embedding_antipodal_pairs_are_stuck() -> None:
+    """1 − cos θ: ∂L/∂θ = sin θ < T near θ = 0 (aligned: converged) and near θ = π
+    (opposite, the loss at its worst, 2: stuck)."""
+    (cos,) = curves("cosine_embedding", points=2001).curves
+    edge = math.asin(0.05)
+    _same(cos.converged, [(0.0, edge)])
+    _same(cos.stuck, [(math.pi - edge, math.pi)])
+
+
+def test_a_flat_loss_has_converged_everywhere() -> None:
+    """kl_div with target 0 is 0 for every prediction: nothing to learn, nothing stuck."""
+    (kl,) = curves("kl_div", target=0.0).curves
+    assert kl.stuck == [] and kl.converged == [(-5.0, 0.0)]
+
+
+@pytest.mark.parametrize(
+    ("names", "options"),
+    [
+        (("mse", "bce"), {"through": "sigmoid", "target": 0.5}),
+        (("mse", "bce"), {"through": "softmax"}),
+        (("cross_entropy", "multi_margin"), {}),
+        (("huber",), {"params": {"delta": 0.02}}),
+        (("bce",), {"logits": True, "lo": -200.0, "hi": 200.0}),
+    ],
+)
+def test_stuck_and_converged_split_the_saturation_exactly(
+    names: tuple[str, ...], options: dict[str, Any]
+) -> None:
+    for curve in curves(*names, **options).curves:
+        parts = sorted(curve.stuck + curve.converged)
+        merged: list[list[float]] = []
+        for a, b in parts:
+            if merged and a <= merged[-1][1] + 1e-12:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        assert np.array(merged).reshape(-1) == pytest.approx(np.array(curve.saturation).reshape(-1))
+        for a, b in curve.stuck:  # every stuck sample is far above the floor
+            inside = (curve.x > a) & (curve.x < b)
+            assert (curve.value[inside] > curve.near_minimum).all()
+        for a, b in curve.converged:
+            inside = (curve.x > a) & (curve.x < b)
+            assert (curve.value[inside] <= curve.near_minimum).all()
+
+
+def test_bce_on_sigmoid_is_stuck_where_its_gradient_dies_numerically() -> None:
+    """float64 bce on σ(z), target 1: torch's backward divides by max(p(1 − p), 1e-12)
+    and the gradient falls below T far out on the wrong side, while the loss is −log σ
+    ≈ −z, tens: stuck, not converged."""
+    (bce,) = curves("bce", logits=True, lo=-200.0, hi=200.0, points=4001).curves
+    assert len(bce.stuck) == 1 and bce.stuck[0][0] == -200.0
+    assert -40.0 < bce.stuck[0][1] < -27.0
+
+
+def test_zero_saturation_shades_neither() -> None:
+    (mse,) = curves("mse", through="sigmoid", threshold=0).curves
+    assert mse.stuck == [] and mse.converged == []
+
+
+# --- the cosine_embedding ε ------------------------------------------------------------
+
+
+def test_cosine_embedding_zero_vector_gradient_is_torchs() -> None:
+    """torch adds ε = 1e-12 to each squared norm (ATen's cosine_embedding_loss): for a
+    zero x₁ the gradient is x₂/√(ε(|x₂|² + ε)), 1e6 for a unit x₂, and nncli's numbers
+    mode reports exactly torch's autograd value, with a note that says 1e-12."""
+    import torch
+
+    from nncli.core.loss.losseval import evaluate
+
+    x1, x2 = np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]])
+    result = evaluate(get_loss("cosine_embedding"), {}, x1, np.array([1.0]), extra=x2)
+    a = torch.tensor(x1, requires_grad=True)
+    torch.nn.CosineEmbeddingLoss()(a, torch.tensor(x2), torch.tensor([1.0])).backward()
+    assert a.grad is not None
+    np.testing.assert_allclose(np.asarray(result.grad), a.grad.numpy(), rtol=1e-12)
+    eps = 1e-12
+    by_hand = -x2 / np.sqrt(eps * (1.0 + eps))  # ∂(1 − cos)/∂x₁ at x₁ = 0
+    np.testing.assert_allclose(np.asarray(result.grad), by_hand, rtol=1e-8)
+    assert abs(result.grad[0][0]) > 50 * abs(-1 / np.sqrt(1e-8))  # not ε = 1e-8: 1e4
+    assert any("ε = 1e-12" in note for note in result.notes)
+    assert not any("1e-8" in note for note in result.notes)
+    pitfalls = " ".join(get_loss("cosine_embedding").pitfalls)
+    assert "1e-12" in pitfalls and "1e-8" not in pitfalls
+
+
 def test_no_bce_findings_without_bce() -> None:
     assert curves("mse").findings == []
 

@@ -76,27 +76,86 @@ def test_legends_sit_below_the_panels(names: tuple[str, ...], options: dict[str,
         assert legend.get_window_extent(renderer).y1 < bottom
 
 
+def _filled(ax: Any) -> list[Any]:
+    return [c for c in ax.collections if len(c.get_paths()) > 0]
+
+
+def _x_spans(collection: Any) -> list[tuple[float, float]]:
+    """The x extent of each band of a collection (its vertices are in data x)."""
+    spans = []
+    for path in collection.get_paths():
+        xs = path.vertices[:, 0]
+        spans.append((float(xs.min()), float(xs.max())))
+    return spans
+
+
 def test_the_mse_vs_bce_figure_has_a_strip_per_loss() -> None:
-    fig = build_loss_figure(result("mse", "bce", through="sigmoid"), "en")
+    data = result("mse", "bce", through="sigmoid")
+    fig = build_loss_figure(data, "en")
     left, right = fig.axes
     assert "through sigmoid" in left.get_title() and "y = 1" in left.get_title()
     assert right.get_ylabel() == "∂L/∂z"
     assert "pre-activation logit z" in right.get_xlabel()
     names = {t.get_text() for t in right.texts}
     assert {"mse", "bce"} <= names
-    strips = [c for c in right.collections if len(c.get_paths()) > 0]
-    assert len(strips) == 2  # mse: two stretches, bce: one (one collection each)
+    strips = _filled(right)
+    # mse: stuck (hatched) on the left, converged (pale) on the right; bce: converged only.
+    hatched = [c for c in strips if c.get_hatch()]
+    pale = [c for c in strips if not c.get_hatch()]
+    mse, bce = data.curves
+    assert [_x_spans(c) for c in hatched] == [mse.stuck]
+    assert sorted(_x_spans(c) for c in pale) == sorted([mse.converged, bce.converged])
     labels = _legend_texts(right)
-    assert any("|∂L/∂z| < 0.05" in label for label in labels)
+    assert "hatched strip: stuck, wrong yet |∂L/∂z| < 0.05" in labels
+    assert "pale strip: converged, right and |∂L/∂z| < 0.05" in labels
 
 
-def test_a_single_loss_shades_full_height() -> None:
-    fig = build_loss_figure(result("mse", through="sigmoid"), "en")
+def test_a_single_loss_shades_stuck_apart_from_converged() -> None:
+    data = result("mse", through="sigmoid")
+    fig = build_loss_figure(data, "en")
     left, right = fig.axes
     assert left.get_title().startswith("MSE loss")
-    assert len(right.collections) == 1
+    stuck, converged = _filled(right)
+    (curve,) = data.curves
+    assert _x_spans(stuck) == curve.stuck and stuck.get_hatch() == "//"
+    assert _x_spans(converged) == curve.converged and not converged.get_hatch()
+    # a warning red against a calm green, the green the paler
+    red, green = stuck.get_facecolor()[0], converged.get_facecolor()[0]
+    assert red[0] > red[1] and green[1] > green[0] and green[3] <= red[3]
     labels = _legend_texts(right)
-    assert "gradient vanishing: |∂L/∂z| < 0.05" in labels
+    assert "stuck: wrong, yet |∂L/∂z| < 0.05" in labels
+    assert "converged: right, |∂L/∂z| < 0.05" in labels
+
+
+def test_a_loss_that_never_sticks_has_no_stuck_entry() -> None:
+    """Huber's small gradient is only at its minimum: the key says converged, and
+    nothing in the figure or its key says stuck (nor "vanishing")."""
+    fig = build_loss_figure(result("huber"), "en")
+    right = fig.axes[1]
+    (converged,) = _filled(right)
+    assert not converged.get_hatch()
+    labels = " | ".join(_legend_texts(right))
+    assert "converged" in labels and "stuck" not in labels and "vanishing" not in labels
+
+
+def test_no_shading_without_a_threshold() -> None:
+    fig = build_loss_figure(result("mse", through="sigmoid", threshold=0.0), "en")
+    assert _filled(fig.axes[1]) == []
+    assert len(_legend_texts(fig.axes[1])) == 1
+
+
+def test_the_json_document_reports_both_kinds() -> None:
+    from nncli.core.loss.losscurves import NEAR_MINIMUM_SHARE
+    from nncli.render.loss_figure import figure_document
+
+    data = result("mse", "bce", through="sigmoid")
+    doc = figure_document(data, "x.png", "en")
+    assert doc["near_minimum_share"] == NEAR_MINIMUM_SHARE
+    mse = doc["series"][0]
+    assert mse["stuck"] == [list(iv) for iv in data.curves[0].stuck]
+    assert mse["converged"] == [list(iv) for iv in data.curves[0].converged]
+    assert mse["saturation"] == [list(iv) for iv in data.curves[0].saturation]
+    assert mse["loss_floor"] <= mse["near_minimum"]
 
 
 def test_a_tall_loss_runs_off_the_axes_and_says_so() -> None:
@@ -114,12 +173,19 @@ def test_chinese_labels(tmp_path: Path) -> None:
     with matplotlib.rc_context():
         apply_language("zh")
         fig = build_loss_figure(data, "zh")
+        single = build_loss_figure(result("mse", through="sigmoid"), "zh")
     left, right = fig.axes
     assert left.get_title().startswith("损失函数") and "目标值" in left.get_title()
     assert right.get_title().startswith("梯度")
     assert left.get_ylabel() == "损失 L" and right.get_ylabel() == "梯度 ∂L/∂z"
     assert "激活前的 logit z" in left.get_xlabel()
     assert _legend_texts(left)[0] == "均方误差"
+    labels = _legend_texts(right)
+    assert "斜线色带: 卡住, 预测错误但 |∂L/∂z| < 0.05" in labels
+    assert "浅色色带: 已收敛, 预测正确且 |∂L/∂z| < 0.05" in labels
+    labels = _legend_texts(single.axes[1])
+    assert "卡住: 预测错误, 但 |∂L/∂z| < 0.05" in labels
+    assert "已收敛: 预测正确, |∂L/∂z| < 0.05" in labels
 
 
 def test_every_prediction_axis_has_a_chinese_name() -> None:
@@ -171,5 +237,7 @@ def test_curves_report_the_intervals_and_findings() -> None:
     render_loss_curves(result("mse", "bce", through="sigmoid"), "x.png", "en", console)
     text = _checked(console)
     assert text.startswith("Wrote x.png")
-    assert "x < -3.6" in text  # mse's vanishing gradient, confidently wrong
+    assert "stuck      x < -3.61" in text  # mse's vanishing gradient, confidently wrong
+    assert "converged  x > 1.56" in text and "stuck      none" in text  # bce never stuck
+    assert "more than 10% of its range above its minimum" in text
     assert "Numerical stability" in text and "−100" in text

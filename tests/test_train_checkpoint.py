@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import zipfile
 
+import numpy as np
 import pytest
 import torch
 
 from nncli.core.model.config import parse_config
 from nncli.core.train import checkpoint
 from nncli.core.train.checkpoint import load_checkpoint, load_model, save_checkpoint, spec_to_toml
-from nncli.core.train.datasets import generate
+from nncli.core.train.datasets import expand_features, generate
 from nncli.core.train.trainer import RunConfig, model_spec, train
 from nncli.errors import RuntimeFailure, UsageError
 
@@ -223,3 +224,73 @@ def test_describe():
         "[[layers]]\nout_features = 1\n"
     )
     assert checkpoint.describe(spec) == "3 → 4 tanh (no bias) → 1"
+
+
+# --- the standardisation travels with the weights -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained_standardized(_one_thread):
+    data = generate("xor", samples=120, seed=5, features=["x", "y", "xy"], standardize=True)
+    spec = model_spec(data, config=None, hidden=(4,), activation="tanh", init="xavier_normal")
+    run = RunConfig("tanh", "xavier_normal", "adam", 0.01, (4,), "bce_with_logits")
+    return data, train(data, run, spec, epochs=2, batch=16, seed=5, device="cpu")
+
+
+def test_standardization_is_saved_and_read_back(tmp_path, trained_standardized):
+    data, run = trained_standardized
+    path = save_checkpoint(tmp_path / "s.pt", run, data)
+    raw = torch.load(path, weights_only=True)
+    assert raw["version"] == 1  # an added key, no new meaning: the version stays
+    entry = raw["standardization"]
+    assert entry["mean"] == list(data.standardization.mean)
+    assert entry["std"] == list(data.standardization.std)
+    assert entry["features"] == ["x", "y", "xy"]
+    read = checkpoint.read_checkpoint(path)
+    assert read.standardization == data.standardization
+    assert read.features == ("x", "y", "xy")
+    # The saved model on the standardised raw inputs gives the trained model's outputs.
+    built = load_model(path)
+    inputs = read.standardization.apply(expand_features(data.raw_test, data.features))
+    np.testing.assert_array_equal(inputs, data.x_test)
+    with torch.no_grad():
+        ours = built.model(torch.from_numpy(inputs))
+        assert torch.equal(ours, run.model(torch.from_numpy(data.x_test)))
+
+
+def test_no_standardization_is_saved_as_none(tmp_path, trained):
+    data, run = trained
+    path = save_checkpoint(tmp_path / "m.pt", run, data)
+    assert torch.load(path, weights_only=True)["standardization"] is None
+    assert checkpoint.read_checkpoint(path).standardization is None
+
+
+def test_an_older_checkpoint_without_the_entry_still_loads(tmp_path, trained):
+    path = _tampered(tmp_path, trained, standardization=None)  # the key deleted
+    assert "standardization" not in torch.load(path, weights_only=True)
+    read = checkpoint.read_checkpoint(path)
+    assert read.standardization is None and read.features is None
+    spec, state = load_checkpoint(path)  # the old two-value API is unchanged
+    assert spec.input_features == 2 and "linear1.weight" in state
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ([1, 2], "standardization is not a mapping but list"),
+        ({"std": [1.0, 1.0]}, "has no 'mean' list"),
+        ({"mean": [0.0], "std": [1.0]}, "has 1 mean values, but the model takes 2 inputs"),
+        ({"mean": [0.0, "a"], "std": [1.0, 1.0]}, "mean holds 'a', not a number"),
+        (
+            {"mean": [0.0, 0.0], "std": [1.0, 0.0]},
+            "std holds 0.0; each must be finite and positive",
+        ),
+        ({"mean": [0.0, float("nan")], "std": [1.0, 1.0]}, "mean holds nan; each must be finite"),
+        ({"mean": [0.0, True], "std": [1.0, 1.0]}, "mean holds True, not a number"),
+    ],
+)
+def test_a_bad_standardization_is_refused(tmp_path, trained, entry, message):
+    path = _tampered(tmp_path, trained, standardization=lambda _old: entry)
+    with pytest.raises(UsageError, match=message) as info:
+        checkpoint.read_checkpoint(path)
+    assert str(path) in str(info.value)

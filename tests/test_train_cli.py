@@ -117,15 +117,19 @@ def test_json_document_has_the_issue_keys(cli) -> None:
     (run,) = doc["runs"]
     for key in ("activation", "init", "optimizer", "lr", "loss", "model", "history", "final"):
         assert key in run
-    assert run["verdict"] in {
-        "learned",
-        "did not learn",
-        "overfitting",
-        "diverged",
-        "vanishing gradients",
-        "dead relus",
-    }
+    from nncli.core.train.records import VERDICTS
+
+    assert run["verdict"] in VERDICTS
     assert run["evidence"]
+    for key in ("next_step", "caveat", "r2", "learned_bar", "signal_ratio"):
+        assert key in run
+    assert run["r2"] is None and run["learned_bar"]["metric"] == "accuracy"
+    assert set(run["signal_ratio"]) == {"start", "median"}
+    assert doc["gates"] == []
+    assert doc["dataset"]["standardization"] is None  # generated sets keep their scale
+    assert doc["dataset"]["chance_accuracy"] == 0.5
+    baseline = doc["baseline"]
+    assert baseline["method"] == "k-nearest neighbours" and 0 <= baseline["test_accuracy"] <= 1
     assert run["loss"] == "bce_with_logits" and run["activation"] == "tanh"
     assert [h["epoch"] for h in run["history"]] == [1, 2, 3, 4]
     for record in run["history"]:
@@ -145,6 +149,56 @@ def test_regression_accuracy_is_null(cli) -> None:
     assert doc["dataset"]["task"] == "regression" and doc["dataset"]["classes"] is None
     assert run["loss"] == "mse"
     assert all(h["test_accuracy"] is None and h["train_accuracy"] is None for h in run["history"])
+    # R² is its own key (not only in the evidence), per epoch and at the end
+    assert run["r2"] == run["history"][-1]["test_r2"] and isinstance(run["r2"], float)
+    assert run["learned_bar"]["metric"] == "r2"
+    assert doc["baseline"]["test_r2"] is not None and doc["baseline"]["test_accuracy"] is None
+
+
+def test_default_batch_is_capped_at_the_training_rows(cli) -> None:
+    """Bug (issue 16): the default --batch 32 refused `train xor --samples 40`."""
+    doc = _doc(cli, "xor", "--samples", "40", "--epochs", "2")
+    assert doc["dataset"]["train"] == 20
+    assert [h["steps"] for h in doc["runs"][0]["history"]] == [1, 1]  # one batch of 20
+    out = _train(cli, "xor", "--samples", "40", "--epochs", "1", "--batch", "32")
+    assert out.exit_code == 2 and "--batch" in out.stderr  # an explicit one is still checked
+
+
+def _unscaled_table(tmp_path: Path) -> str:
+    """xor with one feature in the thousands and one in the ten-thousandths."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-5, 5, size=(200, 2))
+    y = (x[:, 0] * x[:, 1] > 0).astype(int)
+    rows = "".join(f"{a * 1000:.6f},{b * 1e-4:.10f},{t}\n" for (a, b), t in zip(x, y, strict=True))
+    path = tmp_path / "unscaled.csv"
+    path.write_text("big,tiny,label\n" + rows, encoding="utf-8")
+    return str(path)
+
+
+def test_data_is_standardised_by_default_and_the_statistics_are_reported(
+    cli, tmp_path: Path
+) -> None:
+    table = _unscaled_table(tmp_path)
+    doc = _doc(cli, "--data", table, "--epochs", "60")
+    stats = doc["dataset"]["standardization"]
+    assert stats is not None and len(stats["mean"]) == len(stats["std"]) == 2
+    assert stats["std"][0] > 1000 and stats["std"][1] < 1e-3  # the raw scales, from train
+    run = doc["runs"][0]
+    assert run["verdict"] == "learned", run["evidence"]
+    out = _train(cli, "--data", table, "--epochs", "60", "--no-standardize", "--json")
+    assert out.exit_code == 0, out.stderr
+    assert "far from unit scale" in out.stderr and "--standardize" in out.stderr
+    raw = out.json()
+    assert raw["dataset"]["standardization"] is None
+    # unscaled inputs are never blamed on vanishing gradients
+    assert raw["runs"][0]["verdict"] != "vanishing gradients"
+
+
+def test_generated_sets_standardise_only_when_asked(cli) -> None:
+    doc = _doc(cli, "xor", *SMALL, "--standardize")
+    assert doc["dataset"]["standardization"] is not None
 
 
 def test_same_seed_same_history_number_for_number(cli) -> None:
@@ -236,6 +290,12 @@ def test_expect_accuracy_miss_exits_1_after_printing(cli) -> None:
     doc = json.loads(out.stdout)  # the document is still printed, whole
     final = doc["runs"][0]["final"]
     assert out.exit_code == 1
+    assert doc["gates"] == [
+        {"run": "the run", "option": "--expect-accuracy", "threshold": 1.0,
+         "value": final["test_accuracy"], "ok": final["test_accuracy"] >= 1},
+        {"run": "the run", "option": "--expect-loss", "threshold": 0.0,
+         "value": final["test_loss"], "ok": False},
+    ]  # fmt: skip
     assert "Error: expectation missed" in out.stderr
     assert num(final["test_loss"]) in out.stderr
 
@@ -243,6 +303,8 @@ def test_expect_accuracy_miss_exits_1_after_printing(cli) -> None:
 def test_expect_met_exits_0(cli) -> None:
     out = _train(cli, "xor", *SMALL, "--expect-accuracy", "0", "--expect-loss", "1e9")
     assert out.exit_code == 0, out.stderr
+    doc = _doc(cli, "xor", *SMALL, "--expect-accuracy", "0", "--activation", "relu,tanh")
+    assert [(g["run"], g["ok"]) for g in doc["gates"]] == [("relu", True), ("tanh", True)]
 
 
 # --- Ctrl-C ------------------------------------------------------------------------
@@ -256,9 +318,13 @@ def test_interrupt_prints_history_exits_130_and_writes_no_file(
     real = trainer.train
 
     def interrupted(*args, **kwargs):
+        from nncli.core.train.verdict import judge
+
         run = real(*args, **kwargs)
         run.interrupted = True
         run.history = run.history[:2]
+        judged = judge(run, args[0])  # judged again, as the trainer judges a stopped run
+        run.verdict, run.evidence, run.next_step = judged.verdict, judged.evidence, judged.next_step
         return run
 
     monkeypatch.setattr(trainer, "train", interrupted)
@@ -266,6 +332,7 @@ def test_interrupt_prints_history_exits_130_and_writes_no_file(
     out = _train(cli, "xor", *SMALL, "--plot", str(plot), "--save", str(save))
     assert out.exit_code == 130
     assert "interrupted after epoch 2" in out.stdout
+    assert "Verdict: interrupted" in out.stdout and "at epoch 2 of 4" in out.stdout
     assert not plot.exists() and not save.exists()
     assert list(tmp_path.iterdir()) == []  # no partial or temporary file either
 
@@ -278,7 +345,8 @@ def test_plot_writes_the_dashboard_and_lists_it(cli, tmp_path: Path) -> None:
     doc = _doc(cli, "xor", *SMALL, "--activation", "relu,tanh", "--plot", str(path))
     assert doc["files"] == {"plot": str(path)}
     text = path.read_text(encoding="utf-8")
-    assert "Decision boundary: relu" in text and "Decision boundary: tanh" in text
+    for run in doc["runs"]:  # one boundary panel per run, titled with its verdict
+        assert f"{run['activation']}: {run['verdict']}" in text
 
 
 def test_dashboard_legends_sit_outside_the_axes(tmp_path: Path) -> None:

@@ -171,7 +171,9 @@ def test_a_test_set_of_one_row_is_refused_without_running_statistics(cli, tmp_pa
     untracked = BN_MLP.replace('type = "batchnorm1d"', 'type = "batchnorm1d"\n'
                                "track_running_stats = false")  # fmt: skip
     config = _write(tmp_path, "bn.toml", untracked)
-    table = _write(tmp_path, "t.csv", "a,b,y\n" + "".join(f"{i},{-i},{i % 2}\n" for i in range(5)))
+    table = _write(
+        tmp_path, "t.csv", "a,b,y\n" + "".join(f"{i},{-i},{int(i == 4)}\n" for i in range(5))
+    )
     args = ("--data", table, "--config", config, "--test-fraction", "0.2", "--batch", "2")
     out = cli("train", *args, "--quiet")
     assert out.exit_code == 2, out.stderr

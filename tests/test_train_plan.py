@@ -225,10 +225,10 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 def test_dpi_sets_the_dashboards_pixel_size(cli, tmp_path: Path) -> None:
-    """Bug (issue 14): --dpi was validated, then ignored (always 150 dpi, 1260×1440).
-    One run on a plane: two panels across (8.4 in) and two rows plus the title (9.6 in)."""
+    """Bug (issue 14): --dpi was validated, then ignored (always 150 dpi).
+    One run on a plane: one row of three panels (12.6 × 5.8 in, issue 16's layout)."""
     small = ("--samples", "40", "--epochs", "1", "--batch", "8", "--hidden", "2", "--quiet")
-    for dpi, size in ((50, (420, 480)), (100, (840, 960))):
+    for dpi, size in ((50, (630, 290)), (100, (1260, 580))):
         path = tmp_path / f"dash{dpi}.png"
         out = cli("train", "xor", *small, "--plot", str(path), "--dpi", str(dpi))
         assert out.exit_code == 0, out.stderr

@@ -1,11 +1,12 @@
 #!/usr/bin/env sh
 # Regenerate the README's loss figures with nncli itself, one figure per idea:
 #   1. MSE vs BCE through a sigmoid: MSE's gradient vanishes where the prediction is
-#      confidently wrong, BCE's (σ(z) − y) does not;
+#      confidently wrong (stuck: hatched), BCE's (σ(z) − y) does not; both fade where
+#      the prediction is right (converged: pale);
 #   2. regression losses and outliers: MSE's gradient grows with the error, MAE /
 #      Huber / Smooth L1 cap it;
 #   3. numerical stability: bce on σ(z) sticks at the −100 log clamp and its gradient
-#      dies past z ≈ 27.6, bce_with_logits stays exact;
+#      dies past z ≈ 27.64 (stuck there), bce_with_logits stays exact;
 #   4. multi-class: cross-entropy vs MSE through softmax, and the multi-class hinge;
 #   5. figure 1 in Chinese.
 # Run from anywhere:

@@ -12,6 +12,7 @@ from nncli.limits import SEED_MAX, check_int, check_seed
 
 if TYPE_CHECKING:
     from nncli.core.model.spec import ModelSpec
+    from nncli.core.train.datasets import Standardization
 
 __all__ = ["SEED_MAX", "check_at_least", "check_int", "check_seed"]
 
@@ -152,19 +153,23 @@ WeightsOpt = Annotated[
 ]
 
 
-def model_and_weights(config: str | None, weights: str | None) -> tuple[ModelSpec, Any]:
-    """The model to use and, with ``--weights``, its trained state_dict.
+def model_and_weights(
+    config: str | None, weights: str | None
+) -> tuple[ModelSpec, Any, Standardization | None]:
+    """The model to use and, with ``--weights``, its trained state_dict and the
+    standardisation its inputs were trained with (None without one).
 
     The checkpoint carries its own config, so ``--weights`` alone is enough; with
-    ``--config`` too, load_checkpoint checks the two describe the same model (exit 2).
+    ``--config`` too, read_checkpoint checks the two describe the same model (exit 2).
     """
     from nncli.core.model.config import load_config
 
     if weights is None:
-        return load_config(config), None
-    from nncli.core.train.checkpoint import load_checkpoint
+        return load_config(config), None, None
+    from nncli.core.train.checkpoint import read_checkpoint
 
-    return load_checkpoint(weights, load_config(config) if config is not None else None)
+    checkpoint = read_checkpoint(weights, load_config(config) if config is not None else None)
+    return checkpoint.spec, checkpoint.state, checkpoint.standardization
 
 
 # --- Your own nn.Module (--model) and the tree: shared by summary and run -------------

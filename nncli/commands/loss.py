@@ -228,7 +228,8 @@ def loss(
             "--saturation",
             "-t",
             metavar="T",
-            help="Shade and report where |∂L/∂x| < T (the gradient vanishes); 0 turns it off.",
+            help="Shade and report where |∂L/∂x| < T, stuck (far from the minimum) apart from "
+            "converged (near it); 0 turns it off.",
             rich_help_panel=_FIGURE,
         ),
     ] = 0.05,
@@ -303,8 +304,9 @@ def loss(
     """Draw loss functions and their gradients, or evaluate one on your numbers.
 
     Figure (default): the loss as a function of the prediction for a fixed --target on
-    the left, its gradient (autograd) on the right, with the region where the gradient
-    vanishes shaded. `nncli loss mse bce --through sigmoid` shows the lesson that joins
+    the left, its gradient (autograd) on the right, with the regions where the gradient
+    vanishes shaded: stuck (wrong, hatched) apart from converged (right, pale).
+    `nncli loss mse bce --through sigmoid` shows the lesson that joins
     activations and losses: through a sigmoid, MSE's gradient vanishes when the prediction
     is confidently wrong, while BCE's stays σ(z) − y.
 

@@ -104,7 +104,9 @@ def run(
     """Run one forward pass of the model (default: the tutorial's demo) and show the output.
 
     With --weights, the model is a checkpoint from `nncli train --save`, trained weights
-    included; the seed then only draws the random input.
+    included; the seed then only draws the random input. A checkpoint trained on
+    standardised features applies its training statistics to the --input rows (give
+    the raw features, as in your CSV); random inputs are drawn already standardised.
 
     The seed fixes both the weights and the random input, in the tutorial's order
     (torch.manual_seed, build the model, torch.randn), and is always reported.
@@ -142,7 +144,7 @@ def run(
     input_file = files[0] if files else None
     from nncli.core.device import select_device
 
-    spec, state = model_and_weights(config, weights)
+    spec, state, standardization = model_and_weights(config, weights)
     rows = None
     if input_file is not None:
         from nncli.core.inputs import load_rows
@@ -161,6 +163,7 @@ def run(
         input_label=input_file,
         with_params=params,
         state_dict=state,
+        standardization=standardization,
     )
     if json_out:
         from nncli.render.jsonout import emit

@@ -202,7 +202,7 @@ def _config_summary(
     from nncli.commands._options import model_and_weights
     from nncli.core.device import select_device
 
-    spec, state = model_and_weights(config, weights)
+    spec, state, _standardization = model_and_weights(config, weights)
     chosen = select_device(device)
 
     from nncli.core.model.summarize import classic_summary, summarize_spec

@@ -2,10 +2,14 @@
 
 The same layout as the activation figure, built from its helpers: a fixed plot area,
 legends below the panels in a band the figure grows to hold (so they never cover a
-curve or a band), a single curve's vanishing-gradient region shaded full height, and
-with several curves one named strip per curve along the bottom. ``nncli loss mse bce
---through sigmoid`` thus shows MSE's strip over the confidently wrong logits, where
-BCE has none.
+curve or a band), a single curve's small-gradient regions shaded full height, and
+with several curves one named strip per curve along the bottom. A small gradient
+means one of two opposite things, and the figure shades them apart: "stuck" (the
+loss far above its minimum: wrong, yet learning stalls) in a hatched warning red,
+"converged" (the loss near its minimum: right, nothing left to learn) in a pale calm
+green; a strip is hatched and strong where stuck, pale where converged. ``nncli loss
+mse bce --through sigmoid`` thus shows MSE stuck over the confidently wrong logits,
+where BCE is never stuck, and both converged on the right.
 
 Without ``--show`` the figure is built on matplotlib's ``Figure`` directly, so pyplot
 and its GUI machinery are never imported.
@@ -16,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from nncli.fmt import num
 from nncli.render.activation_figure import (
@@ -24,13 +28,11 @@ from nncli.render.activation_figure import (
     BELOW_AXES,
     PAD,
     TOP,
-    VANISHING_STYLE,
     WIDTH,
     _anchor_legend,
     _band,
     _fit_legend,
     _place_axes,
-    _shade_strips,
     _span,
     envelope,
     focus_limits,
@@ -51,8 +53,10 @@ TEXT: dict[str, dict[str, str]] = {
         "gradients": "Gradients (autograd)",
         "through": " through {act}",
         "target": "target y = {y}",
-        "vanishing": "gradient vanishing: |∂L/∂{v}| < {t}",
-        "strips": "strip: |∂L/∂{v}| < {t} (gradient vanishing)",
+        "stuck": "stuck: wrong, yet |∂L/∂{v}| < {t}",
+        "converged": "converged: right, |∂L/∂{v}| < {t}",
+        "strip_stuck": "hatched strip: stuck, wrong yet |∂L/∂{v}| < {t}",
+        "strip_converged": "pale strip: converged, right and |∂L/∂{v}| < {t}",
         "cut": "{label} (runs off the axes, to {top})",
         "residual": "prediction − target  ŷ − y",
         "probability": "predicted probability p",
@@ -69,8 +73,10 @@ TEXT: dict[str, dict[str, str]] = {
         "gradients": "梯度(自动求导)",
         "through": " (经过 {act})",
         "target": "目标值 y = {y}",
-        "vanishing": "梯度消失区域 (|∂L/∂{v}| < {t})",
-        "strips": "色带: |∂L/∂{v}| < {t} (梯度消失区域)",
+        "stuck": "卡住: 预测错误, 但 |∂L/∂{v}| < {t}",
+        "converged": "已收敛: 预测正确, |∂L/∂{v}| < {t}",
+        "strip_stuck": "斜线色带: 卡住, 预测错误但 |∂L/∂{v}| < {t}",
+        "strip_converged": "浅色色带: 已收敛, 预测正确且 |∂L/∂{v}| < {t}",
         "cut": "{label} (超出坐标轴, 至 {top})",
         "residual": "预测值 - 目标值 ŷ - y",
         "probability": "预测概率 p",
@@ -93,6 +99,21 @@ X_DESC_ZH = {
 }
 
 SINGLE_LOSS, SINGLE_GRAD = "tab:blue", "tab:red"
+
+# Stuck is the warning (red, hatched: it must read as a problem even in grey print);
+# converged is calm (a pale green wash, no hatch). RGBA colours rather than one alpha,
+# so the hatch stays strong while the wash stays light.
+STUCK_STYLE: dict[str, Any] = {
+    "facecolor": (0.84, 0.15, 0.16, 0.14),
+    "edgecolor": (0.84, 0.15, 0.16, 0.55),
+    "hatch": "//",
+    "linewidth": 0,
+}
+CONVERGED_STYLE: dict[str, Any] = {"facecolor": (0.17, 0.63, 0.17, 0.13), "linewidth": 0}
+# Several curves: each strip is in its curve's colour, hatched and strong where stuck,
+# pale where converged; the legend shows both in grey.
+STRIP_STUCK_ALPHA, STRIP_CONVERGED_ALPHA = 0.6, 0.2
+STRIP_HATCH = "////"
 
 
 def save_loss_figure(
@@ -133,6 +154,7 @@ def figure_document(
     With ``limit``, each series carries at most that many samples (every k-th, the last
     one too, as ``plot``); the intervals and findings always come from every sample.
     """
+    from nncli.core.loss.losscurves import NEAR_MINIMUM_SHARE
     from nncli.render.activation_tables import stride_for, strided_indices
 
     stride = stride_for(result.points, limit)
@@ -150,6 +172,11 @@ def figure_document(
                 "value": curve.value[keep],
                 "grad": curve.grad[keep],
                 "saturation": [list(iv) for iv in curve.saturation],
+                # saturation, split: far above the minimum (stuck) or near it (converged)
+                "stuck": [list(iv) for iv in curve.stuck],
+                "converged": [list(iv) for iv in curve.converged],
+                "loss_floor": curve.floor,
+                "near_minimum": curve.near_minimum,
                 "curve_notes": curve.notes,  # the registry's "notes" stay as they are
             }
         )
@@ -167,6 +194,7 @@ def figure_document(
         "dtype": result.dtype,
         "device": result.device,
         "saturation_threshold": result.threshold,
+        "near_minimum_share": NEAR_MINIMUM_SHARE,
         "language": language,
         "findings": result.findings,
         "series": series,
@@ -214,11 +242,11 @@ def build_loss_figure(result: LossCurves, lang: str, pyplot_module: Any = None) 
     if limits is not None:
         left.set_ylim(*limits)
     v = variable(result)
-    if single and curves[0].saturation:
-        _band(right, curves[0].saturation, 0, 1, **VANISHING_STYLE)
-    elif not single:
-        # The strips' helper reads .saturation, .dead and .name, which LossCurve has.
-        _shade_strips(right, cast(Any, curves), colours)
+    if single:
+        _band(right, curves[0].stuck, 0, 1, **STUCK_STYLE)
+        _band(right, curves[0].converged, 0, 1, **CONVERGED_STYLE)
+    else:
+        _shade_strips(right, curves, colours)
     _titles(left, right, result, names, lang)
     for ax in (left, right):
         ax.set_xlabel(x_label(result, lang))
@@ -270,18 +298,84 @@ def _legend_entries(
     t = num(result.threshold)
     lines = [Line2D([], [], color=c, linewidth=2) for c in colours]
     left = (list(lines), list(names))
+    stuck = any(c.stuck for c in result.curves)
+    converged = any(c.converged for c in result.curves)
+    handles: list[Any]
     if len(result.curves) == 1:
-        handles: list[Any] = [Line2D([], [], color=SINGLE_GRAD, linewidth=2)]
+        handles = [Line2D([], [], color=SINGLE_GRAD, linewidth=2)]
         labels = [text["gradient"].format(label=_label(result.curves[0], lang))]
-        if result.curves[0].saturation:
-            handles.append(Patch(**VANISHING_STYLE))
-            labels.append(text["vanishing"].format(v=v, t=t))
+        if stuck:
+            handles.append(Patch(**STUCK_STYLE))
+            labels.append(text["stuck"].format(v=v, t=t))
+        if converged:
+            handles.append(Patch(**CONVERGED_STYLE))
+            labels.append(text["converged"].format(v=v, t=t))
         return [left, (handles, labels)]
     handles, labels = list(lines), [_label(c, lang) for c in result.curves]
-    if result.threshold > 0:
-        handles.append(Patch(facecolor="0.6", alpha=0.6))
-        labels.append(text["strips"].format(v=v, t=t))
+    if stuck:
+        handles.append(
+            Patch(
+                facecolor="0.45",
+                alpha=STRIP_STUCK_ALPHA,
+                hatch=STRIP_HATCH,
+                edgecolor="black",
+                linewidth=0,
+            )
+        )
+        labels.append(text["strip_stuck"].format(v=v, t=t))
+    if converged:
+        handles.append(Patch(facecolor="0.45", alpha=STRIP_CONVERGED_ALPHA, linewidth=0))
+        labels.append(text["strip_converged"].format(v=v, t=t))
     return [left, (handles, labels)]
+
+
+def _shade_strips(ax: Axes, curves: Sequence[LossCurve], colours: Sequence[str]) -> None:
+    """Several curves: one strip per curve along the bottom, in the curve's colour,
+    hatched and strong where it is stuck, pale where it has converged.
+
+    As the activation figure's strips (full-height shading of several curves would
+    stack into an unreadable brown): each strip is named at its left in its curve's
+    colour, and the y-limits are extended downwards so the strips sit below the
+    curves rather than on top of them.
+    """
+    height, gap = 0.03, 0.008
+    used = len(curves) * (height + gap) + gap
+    low, high = ax.get_ylim()
+    ticks = [tick for tick in ax.get_yticks() if low <= tick <= high]
+    ax.set_ylim(low - used * (high - low) / (1 - used), high)
+    ax.set_yticks(ticks)  # no y ticks beside the strips: they are not data
+    for k, (curve, colour) in enumerate(zip(curves, colours, strict=True)):
+        y0 = gap + (len(curves) - 1 - k) * (height + gap)  # first curve on top
+        _band(
+            ax,
+            curve.stuck,
+            y0,
+            y0 + height,
+            facecolor=colour,
+            alpha=STRIP_STUCK_ALPHA,
+            edgecolor="black",
+            hatch=STRIP_HATCH,
+            linewidth=0,
+        )
+        _band(
+            ax,
+            curve.converged,
+            y0,
+            y0 + height,
+            facecolor=colour,
+            alpha=STRIP_CONVERGED_ALPHA,
+            linewidth=0,
+        )
+        ax.text(
+            -0.01,
+            y0 + height / 2,
+            curve.name,
+            transform=ax.transAxes,
+            ha="right",
+            va="center",
+            fontsize="x-small",
+            color=colour,
+        )
 
 
 def _focus(

@@ -166,7 +166,8 @@ def axis_words(result: LossCurves) -> str:
 
 def render_loss_curves(result: LossCurves, output: str, language: str, console: Console) -> None:
     """What ``nncli loss NAME...`` prints after writing the figure: the path, the sampling,
-    per loss its gradient range and where |∂L/∂x| < T, then the stability findings."""
+    per loss its gradient range and where |∂L/∂x| < T, split into stuck and converged
+    (and the line that defines them), then the stability findings."""
     lo, hi = result.lo, result.hi
     show = x_formatter(lo, hi)
     console.print(f"Wrote {output}", soft_wrap=True)
@@ -183,10 +184,26 @@ def render_loss_curves(result: LossCurves, output: str, language: str, console: 
         for i, (key, value) in enumerate(_curve_rows(curve, result, show)):
             grid.add_row(_name_cell(curve) if i == 0 else "", key, value)
     console.print(grid)
+    if result.threshold > 0:
+        console.print()
+        console.print(small_gradient_rule(result))
     if result.findings:
         console.print()
         console.print("Numerical stability", style="bold")
         print_bullets(result.findings, console)
+
+
+def small_gradient_rule(result: LossCurves) -> str:
+    """The one line that says what "stuck" and "converged" mean in the rows above."""
+    from nncli.core.loss.losscurves import NEAR_MINIMUM_SHARE
+
+    v = x_symbol(result.x_kind)
+    share = f"{NEAR_MINIMUM_SHARE:.0%}"
+    return (
+        f"stuck: |∂L/∂{v}| < {num(result.threshold)} with the loss more than {share} of its "
+        f"range above its minimum (wrong, yet learning stalls); converged: |∂L/∂{v}| < "
+        f"{num(result.threshold)} within {share} of its minimum (right, nothing left to learn)"
+    )
 
 
 def _name_cell(curve: LossCurve) -> Text:
@@ -212,16 +229,12 @@ def _curve_rows(
         ("loss", _range_text(curve.value, curve.x, show)),
         (f"∂L/∂{v}", _range_text(curve.grad, curve.x, show)),
     ]
-    t = result.threshold
-    if t == 0:
-        rows.append(("vanishing", "off (--saturation 0)"))
+    if result.threshold == 0:
+        rows.append(("stuck, converged", "off (--saturation 0)"))
     else:
-        rows.append(
-            (
-                f"|∂L/∂{v}| < {num(t)}",
-                describe_intervals(curve.saturation, result.lo, result.hi, show),
-            )
-        )
+        # |∂L/∂x| < T split in two: far above the minimum (stuck) or near it (converged).
+        rows.append(("stuck", describe_intervals(curve.stuck, result.lo, result.hi, show)))
+        rows.append(("converged", describe_intervals(curve.converged, result.lo, result.hi, show)))
     rows += [("note", note) for note in curve.notes]
     return rows
 

@@ -37,6 +37,9 @@ def render_run(result: RunResult, console: Console) -> None:
     ]
     for line in packed(shapes, console.width, " → "):
         console.print(" → ".join(line))
+    note = standardization_note(result)
+    if note is not None:
+        console.print(note)
     for table in output_tables(result, console):
         console.print(table)
     hidden_rows = len(result.output) - MAX_ROWS
@@ -52,6 +55,18 @@ def render_run(result: RunResult, console: Console) -> None:
         console.print(f"softmax rows sum to 1 (within {SUM_TOLERANCE:g}): {verdict}")
     if result.params is not None:
         render_params(result.params, console)
+
+
+def standardization_note(result: RunResult) -> str | None:
+    """What ``run --weights`` did with the checkpoint's standardisation, or None."""
+    if result.standardization is None:
+        return None
+    if result.standardized_input:
+        return "inputs: standardised with the checkpoint's statistics (from the training split)"
+    return (
+        "inputs: random N(0, 1), already in the standardised space: the checkpoint's "
+        "statistics are not applied"
+    )
 
 
 def output_tables(result: RunResult, console: Console) -> list[Table]:
@@ -129,4 +144,9 @@ def run_document(result: RunResult, weights: str | None) -> dict[str, Any]:
         "row_sums": result.row_sums,
         "sums_to_one": result.sums_to_one,
         "params": result.params,
+        # run --weights with a standardised checkpoint: its statistics and whether they
+        # were applied (to --input rows; random inputs are drawn standardised). Else null.
+        "standardization": None
+        if result.standardization is None
+        else {**result.standardization.as_dict(), "applied": result.standardized_input},
     }

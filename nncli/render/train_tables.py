@@ -14,6 +14,7 @@ from nncli.render.fit import natural_width
 from nncli.render.tables import new_table
 
 if TYPE_CHECKING:
+    from nncli.core.train.baseline import Baseline
     from nncli.core.train.datasets import Dataset
     from nncli.core.train.trainer import EpochRecord, LayerStats, TrainRun
 
@@ -38,6 +39,8 @@ def render_train(
     from nncli.core.train.plan import run_label, varied_keys
 
     console.print(_dataset_line(ds))
+    if runs and runs[0].baseline is not None:
+        console.print(baseline_text(ds, runs[0].baseline))
     varied = varied_keys([r.config for r in runs])
     for run in runs:
         title = f"Run {run_label(run.config, varied)}" if len(runs) > 1 else "Training"
@@ -60,7 +63,22 @@ def _dataset_line(ds: Dataset) -> Text:
         f"{ds.name} ({ds.task}{classes}), seed {ds.seed}\n",
         f"{len(ds.y_train)} train, {len(ds.y_test)} test; {features_text(ds.features)}; "
         + (f"noise {num(ds.noise)}" if ds.source == "generated" else f"\nfrom {ds.source}"),
+        "\ninputs standardised (the training split's mean and std)"
+        if getattr(ds, "standardization", None) is not None
+        else "",
     )
+
+
+def baseline_text(ds: Dataset, baseline: Baseline) -> Text:
+    """What the verdict compares with: chance and the k-nearest-neighbours baseline."""
+    from nncli.core.train.verdict import chance_accuracy
+
+    if baseline.test_r2 is not None:
+        score = f"test R² {baseline.test_r2:.3f}"
+    else:
+        score = f"test accuracy {baseline.test_accuracy:.3f}"
+        score += f" (chance {chance_accuracy(ds):.3f})"
+    return Text.assemble(("Baseline ", "bold"), f"{baseline.method} (k={baseline.k}): {score}")
 
 
 SHOWN_FEATURES = 8
@@ -126,7 +144,14 @@ def _layer_cells(stats: LayerStats, when: str, *, first: bool) -> list[str]:
 
 def verdict_text(run: TrainRun) -> Text:
     style = "green" if run.verdict == "learned" else "yellow"
-    return Text.assemble(("Verdict: ", "bold"), (run.verdict, style), f" ({run.evidence})")
+    text = Text.assemble(("Verdict: ", "bold"), (run.verdict, style), f" ({run.evidence})")
+    if run.caveat:
+        text.append("\n")
+        text.append_text(Text.assemble(("But: ", "bold"), run.caveat))
+    if run.next_step:
+        text.append("\n")
+        text.append_text(Text.assemble(("Next: ", "bold"), run.next_step))
+    return text
 
 
 def comparison_table(runs: list[TrainRun], varied: list[str], console: Console) -> Table:
@@ -144,9 +169,11 @@ def comparison_table(runs: list[TrainRun], varied: list[str], console: Console) 
 
 
 def _comparison(runs: list[TrainRun], names: list[str], legend: str | None) -> Table:
+    from nncli.core.train.verdict import VANISHING_RATIO, median_signal_ratio, start_signal_ratio
+
     caption = (
-        "g1/gN: layer 1's weight-gradient norm over the last layer's, at the start "
-        "and at the end (1e-3: layer 1 barely learns)"
+        "δ1/δN: the backpropagated signal reaching layer 1 over the last layer's, at the "
+        f"start and the median over the epochs (below {num(VANISHING_RATIO)}: vanishing)"
     )
     table = new_table(
         "Comparison (test set, final epoch)",
@@ -154,31 +181,43 @@ def _comparison(runs: list[TrainRun], names: list[str], legend: str | None) -> T
     )
     table.add_column("run")
     table.add_column("loss", justify="right")
-    table.add_column("accuracy", justify="right")
-    table.add_column("g1/gN start", justify="right")
-    table.add_column("g1/gN end", justify="right")
+    table.add_column("accuracy" if runs[0].test_r2 is None else "R²", justify="right")
+    table.add_column("δ1/δN start", justify="right")
+    table.add_column("δ1/δN median", justify="right")
     table.add_column("verdict")
     for run, name in zip(runs, names, strict=True):
         last = run.history[-1] if run.history else None
         table.add_row(
             name,
             num(last.test_loss) if last else "-",
-            _pct(last.test_accuracy) if last else "-",
-            num(grad_ratio([s.grad_norm for s in run.start]), 3),
-            num(grad_ratio([s.grad_norm for s in run.final]), 3),
+            _metric(run),
+            num(start_signal_ratio(run), 3),
+            num(median_signal_ratio(run.history), 3),
             run.verdict,
         )
     return table
 
 
-def grad_ratio(norms: list[float]) -> float | None:
-    """Layer 1's gradient norm over the last layer's: 1e-4 means it barely moves."""
-    if len(norms) < 2 or not norms[-1]:
-        return None
-    return norms[0] / norms[-1]
+def _metric(run: TrainRun) -> str:
+    """Test accuracy, or R² for regression."""
+    last = run.history[-1] if run.history else None
+    if last is None:
+        return "-"
+    if last.test_accuracy is None:
+        return "-" if run.test_r2 is None else f"R² {run.test_r2:.3f}"
+    return _pct(last.test_accuracy)
 
 
-def train_document(ds: Dataset, runs: list[TrainRun], files: dict[str, str]) -> dict[str, Any]:
+def train_document(
+    ds: Dataset,
+    runs: list[TrainRun],
+    files: dict[str, str],
+    gates: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    from nncli.core.train.verdict import chance_accuracy
+
+    standardization = getattr(ds, "standardization", None)
+    baseline = runs[0].baseline if runs else None
     return {
         "dataset": {
             "name": ds.name,
@@ -191,14 +230,28 @@ def train_document(ds: Dataset, runs: list[TrainRun], files: dict[str, str]) -> 
             "noise": ds.noise,
             "seed": ds.seed,
             "source": ds.source,
+            "standardization": None
+            if standardization is None
+            else {"mean": list(standardization.mean), "std": list(standardization.std)},
+            "chance_accuracy": None if ds.task == "regression" else chance_accuracy(ds),
         },
+        "baseline": None if baseline is None else dataclasses.asdict(baseline),
         "files": dict(files),
-        "runs": [run_document(run) for run in runs],
+        "runs": [run_document(run, ds) for run in runs],
+        "gates": list(gates or []),
     }
 
 
-def run_document(run: TrainRun) -> dict[str, Any]:
+def run_document(run: TrainRun, ds: Dataset) -> dict[str, Any]:
+    from nncli.core.train.verdict import (
+        accuracy_bar,
+        median_signal_ratio,
+        r2_bar,
+        start_signal_ratio,
+    )
+
     last = run.history[-1] if run.history else None
+    bar = r2_bar(run.baseline) if ds.task == "regression" else accuracy_bar(ds, run.baseline)
     return {
         "activation": run.config.activation,
         "init": run.config.init,
@@ -218,8 +271,16 @@ def run_document(run: TrainRun) -> dict[str, Any]:
             "layers": [dataclasses.asdict(s) for s in run.final],
         },
         "start": {"layers": [dataclasses.asdict(s) for s in run.start]},
+        "r2": run.test_r2,
         "verdict": run.verdict,
         "evidence": run.evidence,
+        "next_step": run.next_step,
+        "caveat": run.caveat,
+        "learned_bar": {"metric": "r2" if ds.task == "regression" else "accuracy", "value": bar},
+        "signal_ratio": {
+            "start": start_signal_ratio(run),
+            "median": median_signal_ratio(run.history),
+        },
         "epochs_to_learn": run.epochs_to_learn,
         "interrupted": run.interrupted,
         "seconds": run.seconds,

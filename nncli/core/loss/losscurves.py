@@ -15,6 +15,13 @@ What x is depends on the task (the issue's defaults):
 to σ(z) or softmax(z): the lesson that MSE through a sigmoid has a vanishing gradient
 where the prediction is confidently wrong, while BCE's gradient is σ(z) − y.
 
+Where |∂L/∂x| < T the gradient is small, and that means one of two opposite things:
+"stuck" (the loss is still far above its minimum, the prediction is wrong, yet
+training barely moves it: MSE through a sigmoid for z < −3.61 with target 1) or
+"converged" (the loss is near its minimum, the prediction is right, and the gradient
+fades because there is nothing left to learn: the same curve for z > 1.56, huber's
+bottom). Each curve reports both kinds apart.
+
 The numerical-stability findings are measured with torch too: where bce on σ(z)
 parts from bce_with_logits, the value its −100 log clamp gives, and where float32
 and float64 disagree. Inputs are validated before anything is computed; nothing
@@ -55,6 +62,20 @@ DISAGREE = 1e-3
 
 Interval = tuple[float, float]
 
+# "Near its minimum": a small-gradient sample is "converged" where its loss is within
+# this share of the loss's range above the loss's floor, and "stuck" above it. The
+# floor and the range are taken over the plotted samples and the loss's default
+# range together, so a zoomed --range cannot turn a plateau into a minimum (MSE
+# through a sigmoid on [−8, −4] is stuck everywhere, on [4, 8] converged). One tenth:
+# the loss has come nine tenths of the way down from its worst value; MSE through a
+# sigmoid (target 1) is at 3% of its range where its gradient falls below 0.05 on the
+# right and at 95% on the left, and bce on σ(z) is at ≥ 28% where its gradient dies
+# numerically, so the share sits far from every boundary the figures show.
+NEAR_MINIMUM_SHARE = 0.1
+# Samples of the loss's default range for that floor and range (a fixed number, so a
+# million-point figure does not pay twice).
+REFERENCE_POINTS = 2001
+
 # The x range of a loss whose prediction is a rate ≥ 0 (poisson_nll without log_input).
 RATE_RANGE = (0.01, 5.0)
 
@@ -71,6 +92,15 @@ class LossCurve:
     notes: list[str] = field(default_factory=list)
     label_zh: str = ""
     properties: dict[str, Any] = field(default_factory=dict)  # the registry entry
+    # The saturation split in two (together they are exactly ``saturation``): where
+    # the loss is far above its minimum (stuck: wrong, and learning stalls) and where
+    # it is near it (converged: right, nothing left to learn). See NEAR_MINIMUM_SHARE.
+    stuck: list[Interval] = field(default_factory=list)
+    converged: list[Interval] = field(default_factory=list)
+    # The loss's floor (its least finite value on the plotted and the default range)
+    # and the level below which a sample is near that minimum.
+    floor: float = math.nan
+    near_minimum: float = math.nan
 
     @property
     def name(self) -> str:
@@ -191,7 +221,10 @@ def compute_curves(
     with torch.inference_mode(False), torch.enable_grad():
         for loss, kw in kwargs:
             value, grad = _evaluate(loss, kw, x, y, x_kind, through, classes)
-            curves.append(_curve(loss, kw, x, value, grad, threshold, x_kind, through, classes))
+            reference = _reference_values(loss, kw, x, y, x_kind, through, classes)
+            curve = _curve(loss, kw, x, value, grad, threshold, x_kind, through, classes)
+            split_saturation(curve, reference)
+            curves.append(curve)
         findings = _findings(kwargs, x, y, x_kind, through, classes, dtype)
     return LossCurves(
         curves=curves,
@@ -497,6 +530,84 @@ def _curve(
     )
 
 
+def _reference_values(
+    loss: Loss,
+    kw: dict[str, Any],
+    x: torch.Tensor,
+    y: float,
+    x_kind: str,
+    through: str | None,
+    classes: int,
+) -> FloatArray:
+    """The loss on its default range (REFERENCE_POINTS samples): with the plotted
+    samples, where its floor and its range are read (see NEAR_MINIMUM_SHARE)."""
+    import numpy as np
+    import torch
+
+    lo, hi = default_range(loss, x_kind, kw)
+    grid = torch.linspace(lo, hi, REFERENCE_POINTS, dtype=x.dtype, device=x.device)
+    value, _ = _evaluate(loss, kw, grid, y, x_kind, through, classes)
+    return value.cpu().numpy().astype(np.float64)
+
+
+def split_saturation(curve: LossCurve, reference: FloatArray | None = None) -> None:
+    """Split ``curve.saturation`` into ``stuck`` and ``converged`` (in place).
+
+    A small-gradient sample is converged where its loss is at most NEAR_MINIMUM_SHARE
+    of the loss's range above its floor, stuck above that; both read over the plotted
+    samples and ``reference`` (the loss on its default range). The boundary between
+    the two inside one small-gradient stretch is interpolated on the loss, as the
+    stretch's own ends are on the gradient.
+    """
+    import numpy as np
+
+    values = curve.value if reference is None else np.concatenate([curve.value, reference])
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        curve.floor = curve.near_minimum = math.nan
+        curve.stuck, curve.converged = list(curve.saturation), []
+        return
+    floor, top = float(finite.min()), float(finite.max())
+    curve.floor = floor
+    curve.near_minimum = floor + NEAR_MINIMUM_SHARE * (top - floor)
+    lo, hi = float(curve.x[0]), float(curve.x[-1])
+    if not top > floor:  # a flat loss is at its minimum everywhere
+        near = [(lo, hi)]
+    else:
+        # ≤ the level, as "< level + a hair" so a sample exactly at the level counts.
+        level = np.nextafter(curve.near_minimum, math.inf)
+        near = intervals_below(curve.x, curve.value, float(level))
+    curve.converged = intersect(curve.saturation, near)
+    curve.stuck = subtract(curve.saturation, near)
+
+
+def intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
+    """The parts of the sorted, disjoint intervals ``a`` inside those of ``b``."""
+    out = []
+    for p, q in a:
+        for r, s in b:
+            lo, hi = max(p, r), min(q, s)
+            if lo < hi:
+                out.append((lo, hi))
+    return out
+
+
+def subtract(a: list[Interval], b: list[Interval]) -> list[Interval]:
+    """The parts of the sorted, disjoint intervals ``a`` outside those of ``b``."""
+    out = []
+    for p, q in a:
+        start = p
+        for r, s in b:
+            if s <= start or r >= q:
+                continue
+            if r > start:
+                out.append((start, r))
+            start = max(start, s)
+        if start < q:
+            out.append((start, q))
+    return out
+
+
 def _non_finite(x: Any, value: Any, grad: Any, dtype: Any) -> list[str]:
     """Say where the loss or its gradient is ±inf or NaN: never a silent gap in the plot."""
     import numpy as np
@@ -582,6 +693,14 @@ def _probability_and_logit(losses: Iterable[Loss]) -> tuple[Loss, Loss] | None:
     return None
 
 
+# The z grid the bce findings compare on, and how finely each boundary it finds is
+# then resolved (between its two neighbouring grid points): ±200 in steps of 0.05,
+# then to 0.05 / 2000 = 2.5e-5, so the boundary prints to 4 significant digits
+# (float32's σ(z) underflows to 0 below z = −88.72, where exp(−z) overflows; the
+# grid alone would say −88.8).
+FINDINGS_RANGE, FINDINGS_POINTS, REFINE_POINTS = 200.0, 8001, 2001
+
+
 def _bce_findings(probability: Loss, logit: Loss, y: float, dtype: str) -> list[str]:
     """The loss on σ(z) against its logit counterpart (bce vs bce_with_logits), and
     the −100 clamp, measured by torch."""
@@ -597,41 +716,69 @@ def _bce_findings(probability: Loss, logit: Loss, y: float, dtype: str) -> list[
         f"{probability.name} clamps each log at −100: at p = 0 with target 1 torch returns "
         f"{float(clamp):g} (exact: ∞)"
     )
-    z = torch.linspace(-200.0, 200.0, 8001, dtype=torch_dtype).requires_grad_(True)
-    target = torch.full_like(z, y)
-    naive = probability.make_module("none")(torch.sigmoid(z), target)
-    (g_naive,) = torch.autograd.grad(naive.sum(), z)
-    stable = logit.make_module("none", dtype=torch_dtype)(z, target)
-    (g_stable,) = torch.autograd.grad(stable.sum(), z)
-    zs = z.detach().numpy().astype(np.float64)
-    for what, a, b in (
-        ("value", naive.detach(), stable.detach()),
-        ("gradient", g_naive, g_stable),
-    ):
-        a_np = a.numpy().astype(np.float64)
-        b_np = b.numpy().astype(np.float64)
-        off = np.abs(a_np - b_np) > 0.01 * np.maximum(1.0, np.abs(b_np))
-        if off.any():
-            i = int(np.argmax(np.where(off, np.abs(zs), -1)))
-            found.append(
-                f"{probability.name} on σ(z) vs {logit.name} ({dtype}, target {y:g}): "
-                f"the {what} differs "
-                f"by > 1% for {_side(zs, off)} (at z = {zs[i]:g}: "
-                f"{a_np[i]:.4g} vs {b_np[i]:.4g})"
-            )
+
+    def parts(z: Any) -> dict[str, tuple[Any, Any, Any]]:
+        """z, then per "value"/"gradient": the two computations and where they part."""
+        zt = torch.as_tensor(z, dtype=torch_dtype).requires_grad_(True)
+        target = torch.full_like(zt, y)
+        naive = probability.make_module("none")(torch.sigmoid(zt), target)
+        (g_naive,) = torch.autograd.grad(naive.sum(), zt)
+        stable = logit.make_module("none", dtype=torch_dtype)(zt, target)
+        (g_stable,) = torch.autograd.grad(stable.sum(), zt)
+        out = {}
+        for what, a, b in (
+            ("value", naive.detach(), stable.detach()),
+            ("gradient", g_naive, g_stable),
+        ):
+            a_np = a.numpy().astype(np.float64)
+            b_np = b.numpy().astype(np.float64)
+            off = np.abs(a_np - b_np) > 0.01 * np.maximum(1.0, np.abs(b_np))
+            out[what] = (a_np, b_np, off)
+        return out
+
+    zs = np.linspace(-FINDINGS_RANGE, FINDINGS_RANGE, FINDINGS_POINTS)
+    step = float(zs[1] - zs[0])
+    coarse = {what: got for what, got in parts(zs).items() if got[2].any()}
+    # Each one-sided boundary resolved between its grid point and the next one in, all
+    # of them in one more torch call (a call, not its size, is what costs here).
+    grids = {what: _refine_grid(zs, off, step) for what, (_, _, off) in coarse.items()}
+    wanted = [g for g in grids.values() if g is not None]
+    fine = parts(np.concatenate(wanted)) if wanted else {}
+    start = 0
+    for what, (a_np, b_np, off) in coarse.items():
+        i = int(np.argmax(np.where(off, np.abs(zs), -1)))
+        grid = grids[what]
+        if grid is None:
+            side = f"|z| ≥ {float(np.min(np.abs(zs[off]))):.4g}"
+        else:
+            fine_off = fine[what][2][start : start + len(grid)]
+            start += len(grid)
+            edge = grid[fine_off].max() if grid[0] < 0 else grid[fine_off].min()
+            side = f"z {'≤' if grid[0] < 0 else '≥'} {float(edge):.4g}"
+        found.append(
+            f"{probability.name} on σ(z) vs {logit.name} ({dtype}, target {y:g}): "
+            f"the {what} differs "
+            f"by > 1% for {side} (at z = {zs[i]:g}: "
+            f"{a_np[i]:.4g} vs {b_np[i]:.4g})"
+        )
     return found
 
 
-def _side(z: Any, off: Any) -> str:
-    """Where the two computations part by more than 1%: "z ≤ −27.6", "z ≥ 36.7", "|z| ≥ …"."""
+def _refine_grid(z: Any, off: Any, step: float) -> Any:
+    """Where the two computations part by more than 1% on one side ("z ≤ −27.64",
+    "z ≥ 36.74"): a REFINE_POINTS grid from the last grid point where they part to the
+    next one in, whose comparison places the boundary to step / (REFINE_POINTS − 1).
+    None where they part on both sides ("|z| ≥ …", from the grid alone)."""
     import numpy as np
 
     bad = z[off]
     if (bad < 0).all():
-        return f"z ≤ {float(bad.max()):.3g}"
+        edge = float(bad.max())
+        return np.linspace(edge, edge + step, REFINE_POINTS)
     if (bad > 0).all():
-        return f"z ≥ {float(bad.min()):.3g}"
-    return f"|z| ≥ {float(np.min(np.abs(bad))):.3g}"
+        edge = float(bad.min())
+        return np.linspace(edge, edge - step, REFINE_POINTS)  # from the grid point in
+    return None
 
 
 def _precision_findings(

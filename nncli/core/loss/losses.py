@@ -677,8 +677,11 @@ _ENTRIES = (
             "cosine above the margin for dissimilar ones. Lengths do not matter."
         ),
         pitfalls=(
-            "the gradient vanishes at θ = 0 and θ = π: antipodal similar pairs barely move",
-            "a zero vector has no direction (torch adds ε = 1e-8)",
+            "the gradient vanishes at θ = π as well as at θ = 0: aligned pairs have "
+            "converged, but antipodal similar pairs are stuck, wrong yet barely moving",
+            "a zero vector has no direction: torch adds ε = 1e-12 to each squared norm, so "
+            "its cosine is 0 and its gradient about 1/√ε = 1e6 times the other vector's "
+            "unit direction",
         ),
     ),
     Loss(

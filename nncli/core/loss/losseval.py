@@ -371,7 +371,9 @@ def _check_sign(loss: Loss, kwargs: dict[str, Any], inputs: _Inputs) -> None:
         for option, array in (("--pred", inputs.pred), ("--pred2", inputs.extra)):
             if array is not None and bool(np.any(np.all(array == 0, axis=-1))):
                 inputs.notes.append(
-                    f"{option} has a zero vector: it has no direction, torch adds ε = 1e-8"
+                    f"{option} has a zero vector: it has no direction, torch adds ε = 1e-12 "
+                    "to each squared norm (its gradient is about 1e6 times the other's "
+                    "unit direction)"
                 )
 
 

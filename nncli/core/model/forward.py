@@ -88,8 +88,14 @@ def run_forward(
     input_label: str | None = None,
     with_params: bool = False,
     state_dict: Any = None,
+    standardization: Any = None,
 ) -> RunResult:
     """Build the model under ``seed``, draw (or take) the input, and run it once.
+
+    ``standardization`` (a checkpoint's :class:`~nncli.core.train.datasets.Standardization`)
+    is applied to ``rows``, the user's raw features, before the pass, as training applied
+    it to the training split. Random inputs are not transformed: N(0, 1) draws are already
+    in the standardised space (mean 0, std 1 per feature), which is where the model works.
 
     The order is the tutorial's: ``torch.manual_seed(seed)``, build the model, then
     ``torch.randn(batch, *input_shape)``. The model runs in eval mode: dropout is off
@@ -97,8 +103,12 @@ def run_forward(
     drawn on the CPU and moved, so the numbers do not depend on the device. Results
     stay numpy arrays: converting millions of rows to Python floats costs ~8x their float32 size.
     """
+    applied = False
     if rows is not None:
         batch = int(rows.shape[0])
+        if standardization is not None:
+            rows = _standardized(rows, standardization)
+            applied = True
     check_batch_statistics(
         spec, batch, training=False, hint="run 2 rows or more, or set track_running_stats = true"
     )
@@ -144,4 +154,23 @@ def run_forward(
         ]
         if with_params
         else None,
+        standardization=standardization,
+        standardized_input=applied,
     )
+
+
+def _standardized(rows: Any, standardization: Any) -> Any:
+    """The rows standardised: in place when they are a writable float32 array that owns
+    its data (a CSV's rows from load_rows, which run hands over), so a large --input
+    costs no second copy; a copy otherwise."""
+    import numpy as np
+
+    own = (
+        rows.dtype == np.float32
+        and rows.flags.owndata
+        and rows.flags.writeable
+        and rows.flags.c_contiguous
+    )
+    flat = rows.reshape(rows.shape[0], -1)
+    result = standardization.apply(flat, out=flat if own else None)
+    return result.reshape(rows.shape)

@@ -105,3 +105,7 @@ class RunResult:
     softmax_output: bool  # the last layer is softmax: rows must sum to 1
     sums_to_one: bool | None  # None when the output is not a softmax
     params: list[NamedParam] | None = None
+    # run --weights: the checkpoint's Standardization (None: the checkpoint has none),
+    # and whether it was applied to the input (to --input rows; random inputs are not).
+    standardization: Any | None = None
+    standardized_input: bool = False

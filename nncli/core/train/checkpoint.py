@@ -4,7 +4,13 @@ The file is ``torch.save`` of a dict of plain data and tensors::
 
     {"format": "nncli-checkpoint", "version": 1,
      "config": <the model as TOML text, read back with parse_config>,
-     "state_dict": {name: tensor, ...}, "dataset": {...}, "run": {...}}
+     "state_dict": {name: tensor, ...}, "dataset": {...}, "run": {...},
+     "standardization": {"mean": [...], "std": [...], "features": [...]} or None}
+
+``standardization`` holds the training split's per-feature statistics the model was
+trained with (:class:`nncli.core.train.datasets.Standardization`); ``run --weights``
+applies them to its ``--input`` rows. A checkpoint written before it existed has no such
+entry and loads as one without standardisation (the format version is unchanged).
 
 It is written through :func:`nncli.files.atomic_write` (no partial file ever),
 and read with ``torch.load(..., weights_only=True)``: loading never runs code from the
@@ -16,6 +22,7 @@ from __future__ import annotations
 import pickle
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +35,7 @@ if TYPE_CHECKING:
     import torch
 
     from nncli.core.model.build import BuiltModel
-    from nncli.core.train.datasets import Dataset
+    from nncli.core.train.datasets import Dataset, Standardization
     from nncli.core.train.trainer import TrainRun
 
 FORMAT = "nncli-checkpoint"
@@ -138,8 +145,17 @@ def save_checkpoint(path: str | Path, run: TrainRun, dataset: Dataset) -> Path:
             "verdict": run.verdict,
             "interrupted": run.interrupted,
         },
+        "standardization": _standardization_entry(dataset),
     }
     return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def _standardization_entry(dataset: Dataset) -> dict[str, list[Any]] | None:
+    """The dataset's standardisation as plain lists (weights_only loads them), or None."""
+    st = getattr(dataset, "standardization", None)
+    if st is None:
+        return None
+    return {**st.as_dict(), "features": [str(name) for name in dataset.features]}
 
 
 # --------------------------------------------------------------------------- load
@@ -215,10 +231,28 @@ def _read(path: str | Path) -> Any:
         ) from exc
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint's parts, all checked: the config, the weights and the statistics its
+    inputs were standardised with (None: the model takes the inputs as they are)."""
+
+    spec: ModelSpec
+    state: dict[str, torch.Tensor]
+    standardization: Standardization | None
+    features: tuple[str, ...] | None  # the standardised inputs' names, when saved
+
+
 def load_checkpoint(
     path: str | Path, spec: ModelSpec | None = None
 ) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
-    """The checkpoint's config and ``state_dict``, both checked.
+    """The checkpoint's config and ``state_dict``, both checked (see :func:`read_checkpoint`,
+    which also gives the standardisation)."""
+    checkpoint = read_checkpoint(path, spec)
+    return checkpoint.spec, checkpoint.state
+
+
+def read_checkpoint(path: str | Path, spec: ModelSpec | None = None) -> Checkpoint:
+    """The checkpoint's config, ``state_dict`` and standardisation, all checked.
 
     With ``spec`` (a ``--config`` given beside ``--weights``), its layers must be
     those the weights were trained for (sizes, activations, biases); inits and
@@ -254,7 +288,47 @@ def load_checkpoint(
             f"{spec.source} is {describe(spec)}",
             hint="leave out --config: the checkpoint carries its own",
         )
-    return saved, state
+    standardization, features = _read_standardization(
+        path, data.get("standardization"), saved.input_features
+    )
+    return Checkpoint(saved, state, standardization, features)
+
+
+def _read_standardization(
+    path: str | Path, entry: Any, width: int
+) -> tuple[Standardization | None, tuple[str, ...] | None]:
+    """The saved statistics, checked: one finite mean and one finite positive std per
+    input feature of the model. Absent or None (an older checkpoint): no standardisation."""
+    import math
+
+    from nncli.core.train.datasets import Standardization
+
+    if entry is None:
+        return None, None
+    where = f"checkpoint {str(path)!r}: its standardization"
+    if not isinstance(entry, dict):
+        raise UsageError(f"{where} is not a mapping but {type(entry).__name__}")
+    values: dict[str, tuple[float, ...]] = {}
+    for key in ("mean", "std"):
+        column = entry.get(key)
+        if not isinstance(column, (list, tuple)):
+            raise UsageError(f"{where} has no {key!r} list")
+        if len(column) != width:
+            raise UsageError(
+                f"{where} has {len(column)} {key} values, but the model takes {width} inputs"
+            )
+        for value in column:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise UsageError(f"{where}: {key} holds {short(value)}, not a number")
+            if not math.isfinite(value) or (key == "std" and value <= 0):
+                rule = "finite and positive" if key == "std" else "finite"
+                raise UsageError(f"{where}: {key} holds {value!r}; each must be {rule}")
+        values[key] = tuple(float(v) for v in column)
+    names = entry.get("features")
+    features = None
+    if isinstance(names, (list, tuple)) and len(names) == width:
+        features = tuple(str(name) for name in names)
+    return Standardization(values["mean"], values["std"]), features
 
 
 _FLOATS = ("float16", "bfloat16", "float32", "float64")

@@ -5,7 +5,21 @@ sklearn's two moons and K-class variants), drawn from numpy generators spawned
 from the seed, so a seed always gives the same points and the same train/test split. Classes are
 balanced by construction (counts differ by at most one), which is why noise moves
 the *points* after their label is decided instead of relabelling them: a noisy
-label flip would unbalance the classes.
+label flip would unbalance the classes. That is where the noise differs from the sources:
+TF Playground relabels xor and circles by the noisy position and jitters the spiral by
+uniform noise, sklearn adds Gaussian noise to the moons (as here); ``--noise`` here is always
+a Gaussian standard deviation in units of the set's radius.
+
+The split (:func:`_split`) is one seeded permutation from its own stream (spawned from the
+seed for generated sets, ``default_rng(seed)`` for tables), stratified for classification:
+the test set keeps its size, ``round(n * test_fraction)``, and every class with at least two
+rows sends within one row of ``n_k * test_fraction`` (at least one, and at least one left to
+train on) to it, so every class is tested.
+
+Standardisation (:class:`Standardization`) takes each input column's mean and standard
+deviation from the *training* split only and applies them to both splits: the test set
+never leaks into the statistics. Tables are standardised by default, generated sets keep
+TF Playground's scale unless asked.
 
 ``expand_features`` turns the points into TF Playground's inputs (x, y, x², y², xy,
 sin x, sin y). Tables (``--data``) are read with :func:`nncli.core.inputs.read_rows`,
@@ -62,7 +76,7 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo(
             "xor",
             "binary",
-            "points in [-5, 5]², class 1 where x·y > 0 (a 0.3 gap around the axes)",
+            "points in ±[0.3, 5.3]², class 1 where x·y > 0 (a 0.3 gap around the axes)",
             "异或",
         ),
         DatasetInfo(
@@ -111,6 +125,74 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
+# Rows per chunk when standardising: float64 temporaries of at most ~8 MB at a time.
+_CHUNK_VALUES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Standardization:
+    """Per-feature ``(x - mean) / std``, the statistics taken from the training split only.
+
+    ``mean`` and ``std`` are float64, computed in float64 (two passes, population std,
+    ddof 0, as sklearn's ``StandardScaler``). A constant column (std 0) gets std 1, so it
+    maps to 0 instead of dividing by zero. :meth:`apply` gives float32.
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> Standardization:
+        """The statistics of ``x`` (rows, features), in float64, chunk by chunk."""
+        import numpy as np
+
+        rows, width = x.shape
+        if rows == 0:
+            raise ValueError("cannot standardise with no training rows")
+        step = max(1, _CHUNK_VALUES // max(width, 1))
+        total = np.zeros(width, dtype=np.float64)
+        for start in range(0, rows, step):
+            total += x[start : start + step].sum(axis=0, dtype=np.float64)
+        mean = total / rows
+        squares = np.zeros(width, dtype=np.float64)
+        for start in range(0, rows, step):
+            centred = x[start : start + step].astype(np.float64) - mean
+            squares += (centred * centred).sum(axis=0)
+        std = np.sqrt(squares / rows)
+        std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+        return cls(tuple(float(v) for v in mean), tuple(float(v) for v in std))
+
+    @property
+    def features(self) -> int:
+        return len(self.mean)
+
+    def apply(self, x: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+        """``(x - mean) / std`` as float32, computed in float64 chunk by chunk.
+
+        ``out`` (float32, the shape of ``x``; may be ``x`` itself) receives the result,
+        so a large array is standardised without a second copy.
+        """
+        import numpy as np
+
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.features:
+            raise ValueError(
+                f"standardisation of {self.features} features cannot apply to shape {x.shape}"
+            )
+        mean = np.asarray(self.mean, dtype=np.float64)
+        std = np.asarray(self.std, dtype=np.float64)
+        result = np.empty(x.shape, dtype=np.float32) if out is None else out
+        step = max(1, _CHUNK_VALUES // max(x.shape[1], 1))
+        for start in range(0, x.shape[0], step):
+            chunk = x[start : start + step].astype(np.float64)
+            result[start : start + step] = (chunk - mean) / std
+        return result
+
+    def as_dict(self) -> dict[str, list[float]]:
+        """``{"mean": [...], "std": [...]}``: plain floats, for JSON and checkpoints."""
+        return {"mean": list(self.mean), "std": list(self.std)}
+
+
 @dataclass
 class Dataset:
     """Train and test arrays ready for torch.
@@ -139,20 +221,28 @@ class Dataset:
     # The original label of each class index (a table's -1/1 become 0/1).
     labels: list[float] | None = None
     params: dict[str, int] = field(default_factory=dict)  # {"arms": K} / {"classes": K}
+    # The training split's statistics, already applied to x_train and x_test (raw_train
+    # and raw_test stay in the original units); None when the inputs are not standardised.
+    standardization: Standardization | None = None
 
     def inputs_of(self, points: np.ndarray) -> np.ndarray:
         """The model's float32 inputs for raw 2-D ``points`` (e.g. a grid for the boundary).
 
         Generated sets expand the points into their features; a two-column table's
-        points are its inputs already (its feature names are column names).
+        points are its inputs already (its feature names are column names). The
+        standardisation, if any, is applied last, as it was to the training inputs.
         """
         import numpy as np
 
         if self.raw_train is None:
             raise ValueError(f"{self.name} has no 2-D raw points to map")
         if self.source != "generated":
-            return np.asarray(points, dtype=np.float32)
-        return expand_features(points, self.features)
+            inputs = np.asarray(points, dtype=np.float32)
+        else:
+            inputs = expand_features(points, self.features)
+        if self.standardization is not None:
+            inputs = self.standardization.apply(inputs)
+        return inputs
 
 
 # --- validation ---------------------------------------------------------------
@@ -253,8 +343,15 @@ def generate(
     features: list[str] | None = None,
     arms: int = 2,
     classes: int = 3,
+    standardize: bool = False,
 ) -> Dataset:
-    """A seeded toy set, split into train and test by a seeded permutation."""
+    """A seeded toy set, split into train and test by a seeded permutation.
+
+    The split is stratified for the classification sets (see :func:`_split`), a plain
+    permutation for regression. ``standardize`` standardises the features (after the
+    expansion) with the training split's statistics; off by default, so the inputs keep
+    TF Playground's scale.
+    """
     import numpy as np
 
     info = get_dataset(name)
@@ -291,22 +388,30 @@ def generate(
         labels: np.ndarray = target.astype(np.float32)
     else:
         counts = _balanced(samples, groups)
+        if info.name == "moons":  # sklearn's make_moons: the outer moon gets n // 2
+            counts = counts[::-1]
         points = _CLASSIFIERS[info.name](points_rng, counts)
         labels = np.repeat(np.arange(groups, dtype=np.int64), counts)
     if noise:
         points = points + noise_rng.normal(0.0, noise * info.radius, size=points.shape)
     raw = points.astype(np.float32)
-    train, test = _split(split_rng, samples, test_fraction)
+    train, test = _split(split_rng, samples, test_fraction, None if regression else labels)
     # From the float32 points, so that inputs_of(raw) gives the training inputs bit for bit.
     x = expand_features(raw, features)
+    x_train, x_test = x[train], x[test]
+    standardization = None
+    if standardize:
+        standardization = Standardization.of(x_train)
+        standardization.apply(x_train, out=x_train)
+        standardization.apply(x_test, out=x_test)
     return Dataset(
         name=info.name,
         task="regression" if regression else ("binary" if groups == 2 else "multi-class"),
         classes=None if regression else groups,
         features=features,
-        x_train=x[train],
+        x_train=x_train,
         y_train=labels[train],
-        x_test=x[test],
+        x_test=x_test,
         y_test=labels[test],
         raw_train=raw[train],
         raw_test=raw[test],
@@ -315,6 +420,7 @@ def generate(
         seed=seed,
         source="generated",
         params=params,
+        standardization=standardization,
     )
 
 
@@ -325,12 +431,59 @@ def _balanced(samples: int, groups: int) -> list[int]:
 
 
 def _split(
-    rng: np.random.Generator, samples: int, test_fraction: float
+    rng: np.random.Generator,
+    samples: int,
+    test_fraction: float,
+    labels: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Train and test indices from one seeded permutation; neither side is empty."""
+    """Train and test indices from one seeded permutation; neither side is empty.
+
+    The test set has ``round(samples * test_fraction)`` rows (at least 1, at most all
+    but 1): without ``labels`` (regression) the permutation's first ones. With ``labels``
+    the split is stratified (:func:`_quotas`): each class sends its first ``q_k`` rows in
+    permutation order to the test set, ``q_k`` within one row of ``n_k * test_fraction``,
+    at least 1 and at most ``n_k - 1`` for a class of two rows or more; a class of one row
+    trains. (Should every class have one row, the permutation's first row is the test
+    set.) Both sides keep the permutation's order, so the classes are mixed in each.
+    """
+    import numpy as np
+
     order = rng.permutation(samples)
     n_test = min(max(round(samples * test_fraction), 1), samples - 1)
-    return order[n_test:], order[:n_test]
+    if labels is None:
+        return order[n_test:], order[:n_test]
+    ordered = labels[order]
+    # Each row's rank within its class, in permutation order (a stable sort by class
+    # keeps the permutation's order inside each class).
+    by_class = np.argsort(ordered, kind="stable")
+    classes, starts, sizes = np.unique(ordered[by_class], return_index=True, return_counts=True)
+    rank = np.empty(samples, dtype=np.int64)
+    rank[by_class] = np.arange(samples) - np.repeat(starts, sizes)
+    quota = np.zeros(int(classes.max()) + 1 if classes.size else 0, dtype=np.int64)
+    quota[classes] = _quotas(sizes.tolist(), test_fraction, n_test)
+    is_test = rank < quota[ordered]
+    if not is_test.any():  # every class has one row: one of them must be tested
+        is_test[0] = True
+    return order[~is_test], order[is_test]
+
+
+def _quotas(sizes: list[int], fraction: float, total: int) -> list[int]:
+    """Test rows per class, each within one row of ``n_k * fraction``: ``floor(n_k *
+    fraction)``, raised to 1 for a class of two rows or more (0 for a class of one); then
+    one more, up to ``n_k - 1``, for the classes with the largest remainders (ties: the
+    first class) until ``total`` is reached, the rows an unstratified split would hold
+    out. The total moves off ``total`` only where those bounds demand it."""
+    exact = [n * fraction for n in sizes]
+    quotas = [
+        0 if n < 2 else max(math.floor(x + 1e-9), 1) for x, n in zip(exact, sizes, strict=True)
+    ]
+    by_remainder = sorted(range(len(sizes)), key=lambda k: (quotas[k] - exact[k], k))
+    for k in by_remainder:
+        if sum(quotas) >= total:
+            break
+        if exact[k] - quotas[k] > 1e-9 and quotas[k] + 1 <= sizes[k] - 1:
+            quotas[k] += 1
+    return quotas
 
 
 def _polar(radius: np.ndarray, angle: np.ndarray) -> np.ndarray:
@@ -341,7 +494,12 @@ def _polar(radius: np.ndarray, angle: np.ndarray) -> np.ndarray:
 
 
 def _xor(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
-    """Class 0: quadrants where x·y < 0; class 1: x·y > 0. A 0.3 gap around the axes."""
+    """Class 0: quadrants where x·y < 0; class 1: x·y > 0. A 0.3 gap around the axes.
+
+    As TF Playground's ``classifyXORData`` (``src/dataset.ts``): each coordinate uniform
+    in [-5, 5], then moved 0.3 away from the axis, so the points lie in ±[0.3, 5.3]. The
+    classes are balanced here by flipping y's sign, where TF Playground labels each point.
+    """
     import numpy as np
 
     parts = []
@@ -356,7 +514,8 @@ def _xor(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
 
 
 def _circles(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
-    """Class 1 inside radius 2.5, class 0 on a ring from 3.5 to 5 (TF Playground)."""
+    """Class 1 inside radius 2.5, class 0 on a ring from 3.5 to 5 (TF Playground's
+    ``classifyCircleData``: r uniform in [0, 2.5] and [3.5, 5], the angle uniform)."""
     import numpy as np
 
     inner = _polar(rng.uniform(0, 2.5, counts[1]), rng.uniform(0, 2 * np.pi, counts[1]))
@@ -365,25 +524,38 @@ def _circles(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
 
 
 def _moons(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
-    """sklearn's make_moons, with the angles drawn instead of evenly spaced."""
+    """sklearn's ``make_moons`` (``sklearn/datasets/_samples_generator.py``), unshuffled.
+
+    Class 0, the upper moon of ``counts[0]`` points: ``(cos t, sin t)``; class 1, the
+    lower moon: ``(1 - cos t, 0.5 - sin t)``; ``t = np.linspace(0, π, n)`` in each moon,
+    evenly spaced as sklearn does (so ``rng`` draws nothing). :func:`generate` gives the
+    outer moon ``n // 2`` points, as sklearn does, and adds the noise after.
+    """
     import numpy as np
 
-    t0 = rng.uniform(0, np.pi, counts[0])
-    t1 = rng.uniform(0, np.pi, counts[1])
+    t0 = np.linspace(0, np.pi, counts[0])
+    t1 = np.linspace(0, np.pi, counts[1])
     upper = np.stack([np.cos(t0), np.sin(t0)], axis=1)
-    lower = np.stack([1 - np.cos(t1), 0.5 - np.sin(t1)], axis=1)
+    lower = np.stack([1 - np.cos(t1), 1 - np.sin(t1) - 0.5], axis=1)
     return np.concatenate([upper, lower])
 
 
 def _spiral(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
-    """TF Playground's spiral with K arms: arm k turned by 2πk/K, r from 0 to 5, 1.75 turns."""
+    """TF Playground's spiral (``classifySpiralData`` in ``src/dataset.ts``), with K arms.
+
+    Arm k of n points: ``r = i / n * 5`` and ``t = 1.75 * i / n * 2π + Δ_k`` for
+    i = 0..n-1, evenly spaced as TF Playground does (so ``rng`` draws nothing), with
+    ``Δ_k = 2πk / K`` (TF Playground's two arms: Δ = 0 and π); x = r·sin t, y = r·cos t.
+    """
     import numpy as np
 
     arms = len(counts)
     parts = []
     for k, n in enumerate(counts):
-        u = rng.uniform(0, 1, n)
-        parts.append(_polar(5 * u, 1.75 * 2 * np.pi * u + 2 * np.pi * k / arms))
+        i = np.arange(n, dtype=np.float64)
+        r = i / n * 5
+        t = 1.75 * i / n * 2 * np.pi + 2 * np.pi * k / arms
+        parts.append(_polar(r, t))
     return np.concatenate(parts)
 
 
@@ -435,12 +607,17 @@ def load_table(
     task: str | None = None,
     test_fraction: float = 0.5,
     seed: int = 0,
+    standardize: bool = True,
 ) -> Dataset:
     """The user's ``.csv`` (header row of column names) or ``.npy`` (columns c0..cN) table.
 
     ``target`` names the label column (default: the last). The task is inferred
     from the labels unless given: integer values are classes (remapped to
     0..K-1, the originals kept in ``labels``), anything else is regression.
+    The split is one permutation from ``default_rng(seed)``, stratified for
+    classification (:func:`_split`). ``standardize`` (the default) standardises the
+    input columns with the training split's statistics (:class:`Standardization`);
+    ``raw_train``/``raw_test`` keep the original units.
     """
     import numpy as np
 
@@ -473,16 +650,23 @@ def load_table(
         x = data[:, inputs]
     task, y, labels = _labels(where, names[column], data[:, column], task)
     rng = np.random.default_rng(seed)
-    train, test = _split(rng, len(x), test_fraction)
+    train, test = _split(rng, len(x), test_fraction, None if labels is None else y)
     raw = x if x.shape[1] == 2 else None
+    # Fancy indexing copies: the standardisation writes into these copies, never into x.
+    x_train, x_test = x[train], x[test]
+    standardization = None
+    if standardize:
+        standardization = Standardization.of(x_train)
+        standardization.apply(x_train, out=x_train)
+        standardization.apply(x_test, out=x_test)
     return Dataset(
         name=Path(path).stem,
         task=task,
         classes=None if labels is None else len(labels),
         features=[names[i] for i in inputs],
-        x_train=x[train],
+        x_train=x_train,
         y_train=y[train],
-        x_test=x[test],
+        x_test=x_test,
         y_test=y[test],
         raw_train=None if raw is None else raw[train],
         raw_test=None if raw is None else raw[test],
@@ -492,6 +676,7 @@ def load_table(
         source=str(path),
         target=names[column],
         labels=labels,
+        standardization=standardization,
     )
 
 

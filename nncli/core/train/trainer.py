@@ -17,21 +17,20 @@ Definitions (the README repeats them):
   pass in eval mode over up to :data:`STATS_ROWS` training rows. Dead: the share of
   units that output exactly 0 for every one of those rows (activations with a dead
   side, ReLU's); saturated: the share of outputs where ``|f'(pre-activation)| < 0.01``
-  (saturating activations).
+  (saturating activations), and the signal norm as below, from the same pass.
+* ``signal_norms``: per layer with weights, the L2 norm of ∂L/∂(the layer's output), the
+  backpropagated signal δ, averaged over the same sampled steps (a forward hook on the
+  layer arms a tensor hook on its output only on those steps).
+* ``train_accuracy``: a running accuracy, like ``train_loss``: each batch is scored by the
+  model as it was at that step, so it lags the test accuracy, which is measured after the
+  epoch.
 
-Verdicts, tried in this order (the thresholds are the constants below):
+Batch order: one ``torch.randperm`` per epoch from a ``torch.Generator`` seeded with
+``--seed`` (drawn on the CPU, so every device sees the same batches); dropout's masks come
+from torch's global generator, seeded likewise.
 
-1. diverged: the train or test loss is NaN or inf at epoch E (training stops there), or
-   ends :data:`DIVERGED_GROWTH` × the loss before training or more;
-2. overfitting: the final test loss is :data:`OVERFIT_RISE` × its best or more while
-   the train loss kept falling, and at least :data:`OVERFIT_GAP` × the train loss;
-3. learned: classification, final test accuracy ≥ ``1 − LEARNED_ERROR_SHARE × (1 −
-   chance)`` (0.9 for two balanced classes); regression, test R² ≥ :data:`LEARNED_R2`;
-4. dead relus: :data:`DEAD_SHARE` or more of the units with a dead side are dead at the
-   end (before vanishing: no gradient crosses a dead layer, so layer 1's is 0 too);
-5. vanishing gradients: layer 1's gradient norm is below :data:`VANISHING_RATIO` × the
-   last layer's (median over the epochs);
-6. did not learn: none of the above (the evidence says how far the loss fell).
+The verdict on the run is :func:`nncli.core.train.verdict.judge` (its docstring gives the
+rules and their thresholds).
 """
 
 from __future__ import annotations
@@ -61,6 +60,26 @@ from nncli.core.model.spec import (
 )
 from nncli.core.train.datasets import TASKS
 from nncli.core.train.optimizers import make_optimizer
+from nncli.core.train.records import (
+    VERDICTS,
+    EpochRecord,
+    LayerStats,
+    RunConfig,
+    TrainRun,
+    signal_ratio,
+)
+from nncli.core.train.threads import choose_threads, use_threads
+from nncli.core.train.verdict import (
+    DEAD_SHARE,
+    DIVERGED_GROWTH,
+    LEARNED_R2,
+    VANISHING_RATIO,
+    accuracy_bar,
+    chance_accuracy,
+    dead_share,
+    judge,
+    learned_accuracy,
+)
 from nncli.errors import UsageError, unknown_name
 from nncli.limits import check_int
 
@@ -68,20 +87,13 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from nncli.core.train.baseline import Baseline
     from nncli.core.train.datasets import Dataset
 
     Weighted = nn.Linear | nn.Conv1d | nn.Conv2d
 
 DEFAULT_ACTIVATION = "tanh"
 
-# Verdict thresholds (module docstring).
-DIVERGED_GROWTH = 100.0  # a loss 100× the one before training has blown up, if finite
-OVERFIT_RISE = 1.2  # the final test loss is 20 % above its best ...
-OVERFIT_GAP = 2.0  # ... and twice the final train loss
-LEARNED_ERROR_SHARE = 0.2  # test error at most 20 % of chance's error
-LEARNED_R2 = 0.9
-VANISHING_RATIO = 1e-2  # layer 1's gradient norm below 1/100 of the last layer's
-DEAD_SHARE = 0.5
 SATURATION_THRESHOLD = 0.01  # |f'| below this: as init-stats counts a saturated unit
 # Gradient norms are sampled every STATS_EVERY-th step (the first step of each epoch
 # included), not every step: on tiny models the norms cost about 5 % of a step.
@@ -100,71 +112,6 @@ LONG_RUN_SECONDS = 60.0
 TIMED_STEPS = 5  # steps (and evaluations) timed after an untimed warm-up, the fastest kept,
 TIMING_BUDGET = 0.5  # while they took less than this many seconds in all
 CLOCK: Callable[[], float] = time.perf_counter  # the estimate's clock (tests inject one)
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """One trained combination."""
-
-    activation: str | None
-    init: str | None
-    optimizer: str
-    lr: float
-    hidden: tuple[int, ...] | None  # None when the model comes from a config
-    loss: str  # canonical loss name
-    weight_decay: float = 0.0
-    l1: float = 0.0
-
-
-@dataclass
-class EpochRecord:
-    epoch: int
-    train_loss: float
-    test_loss: float
-    train_accuracy: float | None  # None for regression
-    test_accuracy: float | None
-    grad_norms: list[float]  # one per linear or conv layer, first first: mean over sampled steps
-    steps: int = 0  # optimiser steps taken in this epoch
-    partial: bool = False  # interrupted before the epoch's last step
-
-
-@dataclass
-class LayerStats:
-    layer: str  # the linear (or conv) module's name
-    activation: str | None  # the activation after it (None: the output layer)
-    mean: float  # of the activation's output (of the layer's, without one)
-    std: float
-    dead_fraction: float | None  # None: the activation has no dead side
-    saturated_fraction: float | None  # None: the activation does not saturate
-    grad_norm: float  # of the layer weight's gradient
-
-
-@dataclass
-class TrainRun:
-    config: RunConfig
-    spec: ModelSpec
-    history: list[EpochRecord]
-    start: list[LayerStats]
-    final: list[LayerStats]
-    verdict: str
-    evidence: str
-    model: nn.Module
-    interrupted: bool = False
-    seconds: float = 0.0
-    steps_per_second: float = 0.0
-    test_r2: float | None = None  # regression only: 1 − SSE/SST on the test set
-    initial_loss: float = math.nan  # on the statistics rows, before the first step
-    epochs_to_learn: int | None = None  # first epoch meeting the "learned" bar
-
-
-VERDICTS = (
-    "learned",
-    "did not learn",
-    "overfitting",
-    "diverged",
-    "vanishing gradients",
-    "dead relus",
-)
 
 
 # --------------------------------------------------------------------------- checks
@@ -483,7 +430,7 @@ def estimate_run(
     n_train, n_test = len(dataset.x_train), len(dataset.x_test)
     fold = has_batch_norm(spec)
     steps = steps_per_epoch(n_train, batch, fold)
-    with seeded(seed):
+    with seeded(seed), use_threads(choose_threads(spec, batch, device)):
         model = build_model(spec, device, seed=seed).model
         loss_fn = get_loss(run.loss).make_module("mean")
         optimizer = make_optimizer(
@@ -512,6 +459,7 @@ def estimate_run(
         x_test = _as_input(dataset.x_test[:rows], spec).to(dev)
         y_test = task.target(dataset.y_test[:rows], dev)
         eval_seconds = _fastest(now, lambda: evaluate(model, loss_fn, task, x_test, y_test))
+        step_with.signals.remove()
     return RunEstimate(runs, epochs, steps, step_seconds, eval_seconds * n_test / rows)
 
 
@@ -644,13 +592,15 @@ def train(
     device: str,
     progress: Progress | None = None,
     stats_every: int = STATS_EVERY,
+    baseline: Baseline | None = None,
 ) -> TrainRun:
-    """Train one combination; the same seed on the CPU gives the same history."""
-    import torch
+    """Train one combination; the same seed on the CPU gives the same history.
 
-    from nncli.core.model.build import build_model
-    from nncli.core.seed import seeded
-
+    ``baseline``: the k-nearest-neighbours score the verdict compares with (computed from
+    the dataset when not given; a command training several runs computes it once).
+    torch's intra-op thread count is :func:`~nncli.core.train.threads.choose_threads`'s
+    for the model's size while it trains (one thread for the small networks), then as found.
+    """
     check_hyperparameters(
         lr=run.lr,
         epochs=epochs,
@@ -664,6 +614,40 @@ def train(
     check_trainable(spec)
     check_batch_norm(dataset, spec, batch)
     ensure_fits(estimate_bytes(dataset, spec, batch, device), device, "training")
+    threads = choose_threads(spec, batch, device)
+    with use_threads(threads):
+        result = _fit(dataset, run, spec, epochs, batch, seed, device, progress, stats_every)
+    result.threads = threads
+    if baseline is None and result.history:
+        from nncli.core.train.baseline import baseline as knn_baseline
+
+        baseline = knn_baseline(dataset, seed)
+    result.baseline = baseline
+    result.epochs = epochs
+    judged = judge(result, dataset)
+    result.verdict, result.evidence = judged.verdict, judged.evidence
+    result.next_step, result.caveat = judged.next_step, judged.caveat
+    result.epochs_to_learn = judged.epochs_to_learn
+    return result
+
+
+def _fit(
+    dataset: Dataset,
+    run: RunConfig,
+    spec: ModelSpec,
+    epochs: int,
+    batch: int,
+    seed: int,
+    device: str,
+    progress: Progress | None,
+    stats_every: int,
+) -> TrainRun:
+    """The training itself (train() checked everything and chose the threads)."""
+    import torch
+
+    from nncli.core.model.build import build_model
+    from nncli.core.seed import seeded
+
     dev = torch.device(device)
     task = _task_for(dataset, run.loss)
     model = build_model(spec, device, seed=seed).model
@@ -707,7 +691,7 @@ def train(
                 interrupt.requested, record, done = True, None, 0
             steps += done
             if record is not None:
-                record.test_loss, record.test_accuracy = evaluate(
+                record.test_loss, record.test_accuracy, record.test_r2 = _evaluate(
                     model, loss_fn, task, x_test, y_test
                 )
                 record.partial = done < steps_per_epoch(n, batch, step_with.fold)
@@ -735,9 +719,9 @@ def train(
         steps_per_second=steps / seconds if seconds > 0 else 0.0,
         initial_loss=initial_loss,
     )
+    step_with.signals.remove()
     if task.kind == "regression" and history and not _diverged(history[-1]):
-        result.test_r2 = r_squared(model, x_test, y_test)
-    result.verdict, result.evidence = judge(result, dataset)
+        result.test_r2 = history[-1].test_r2
     return result
 
 
@@ -793,6 +777,71 @@ class _Step:
     interrupt: _Interrupt
     outputs: int  # the model's output width
     fold: bool = False  # batch norm: a last single row joins the batch before it
+    probe: _Probe | None = None  # the signal norms' hooks (None: built from linears)
+
+    def __post_init__(self) -> None:
+        if self.probe is None:
+            self.probe = _Probe(self.linears)
+
+    @property
+    def signals(self) -> _Probe:
+        assert self.probe is not None
+        return self.probe
+
+
+class _Probe:
+    """The backpropagated signal δ = ∂L/∂(output) of each weighted layer, on sampled steps.
+
+    On a sampled step a forward hook on each layer registers a tensor hook on its output;
+    the forward hooks are attached for that step's forward pass only, so the other steps
+    run the modules without hooks (a hooked module takes nn.Module's slower call path).
+    The norms stay on the device until :meth:`collect`.
+    """
+
+    def __init__(self, modules: list[Weighted]) -> None:
+        self.modules = modules
+        self.norms: list[torch.Tensor | None] = [None] * len(modules)
+        self._handles: list[Any] = []
+
+    @contextlib.contextmanager
+    def armed(self, sample: bool) -> Iterator[None]:
+        """Hooks on the layers for the block when ``sample``; none otherwise."""
+        if not sample:
+            yield
+            return
+        self._handles = [
+            m.register_forward_hook(self._forward(i)) for i, m in enumerate(self.modules)
+        ]
+        try:
+            yield
+        finally:
+            self.remove()
+
+    def _forward(self, index: int) -> Callable[..., None]:
+        def hook(module: Any, inputs: Any, output: Any) -> None:
+            if getattr(output, "requires_grad", False):
+                output.register_hook(lambda grad: self._store(index, grad))
+
+        return hook
+
+    def _store(self, index: int, grad: torch.Tensor) -> None:
+        import torch
+
+        self.norms[index] = torch.linalg.vector_norm(grad.detach())
+
+    def collect(self, device: Any) -> torch.Tensor:
+        """The norms of the last sampled step (0 where none arrived), then cleared."""
+        import torch
+
+        zero = torch.zeros((), device=device)
+        values = torch.stack([zero if n is None else n.to(zero.dtype) for n in self.norms])
+        self.norms = [None] * len(self.norms)
+        return values
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
 
 
 def _epoch(
@@ -817,18 +866,22 @@ def _epoch(
     step_losses = torch.empty(total, device=x.device)
     outputs = torch.empty(n, s.outputs, device=x.device)
     norm_sum = torch.zeros(len(s.linears), device=x.device)
+    signal_sum = torch.zeros(len(s.linears), device=x.device)
     sampled = seen = steps = 0
     for step in range(total):
         begin = step * batch
         index = order[begin : n if step == total - 1 else begin + batch]
         xb, yb = x[index], y[index]
-        out = s.model(xb)
+        sample = step % stats_every == 0
+        with s.signals.armed(sample):
+            out = s.model(xb)
         loss = s.loss_fn(out, yb)
         objective = loss + s.l1 * sum(m.weight.abs().sum() for m in s.linears) if s.l1 else loss
         s.optimizer.zero_grad(set_to_none=True)
         objective.backward()
-        if step % stats_every == 0:
+        if sample:
             norm_sum += torch.stack([torch.linalg.vector_norm(m.weight.grad) for m in s.linears])
+            signal_sum += s.signals.collect(x.device)
             sampled += 1
         s.optimizer.step()
         step_losses[step] = loss.detach()
@@ -843,9 +896,12 @@ def _epoch(
     rows[-1] = seen - batch * (steps - 1)  # the last batch may be short (or one longer)
     train_loss = float((step_losses[:steps] * rows).sum().item()) / seen
     norms = (norm_sum / sampled).tolist()
+    signals = (signal_sum / sampled).tolist()
     correct = s.task.correct(outputs[:seen], y[order[:seen]])
     accuracy = None if correct is None else int(correct.item()) / seen
-    record = EpochRecord(epoch, train_loss, math.nan, accuracy, None, norms, steps)
+    record = EpochRecord(
+        epoch, train_loss, math.nan, accuracy, None, norms, steps, signal_norms=signals
+    )
     return record, steps
 
 
@@ -857,36 +913,37 @@ def evaluate(
     model: nn.Module, loss_fn: nn.Module, task: _Task, x: torch.Tensor, y: torch.Tensor
 ) -> tuple[float, float | None]:
     """The mean loss and the accuracy over a whole set, in chunks of EVAL_ROWS rows."""
+    loss, accuracy, _r2 = _evaluate(model, loss_fn, task, x, y)
+    return loss, accuracy
+
+
+def _evaluate(
+    model: nn.Module, loss_fn: nn.Module, task: _Task, x: torch.Tensor, y: torch.Tensor
+) -> tuple[float, float | None, float | None]:
+    """The mean loss, the accuracy (classification) and R² (regression) over a set."""
     import torch
 
     loss_sum = torch.zeros((), device=x.device, dtype=torch.float64)
     correct_sum = torch.zeros((), device=x.device, dtype=torch.int64)
+    sse = torch.zeros((), device=x.device, dtype=torch.float64)
+    regression = task.kind == "regression"
     with torch.no_grad(), _eval_mode(model):
         for chunk in _chunks(len(x)):
             xb, yb = x[chunk], y[chunk]
             out = model(xb)
             loss_sum += loss_fn(out, yb).double() * len(xb)
+            if regression:
+                sse += ((out.double() - yb.double()) ** 2).sum()
             correct = task.correct(out, yb)
             if correct is not None:
                 correct_sum += correct
     n = len(x)
-    accuracy = None if task.kind == "regression" else int(correct_sum.item()) / n
-    return float(loss_sum.item()) / n, accuracy
-
-
-def r_squared(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """1 − SSE/SST of the model's predictions (float64 sums)."""
-    import torch
-
-    with torch.no_grad(), _eval_mode(model):
-        sse = torch.zeros((), dtype=torch.float64, device=x.device)
-        for chunk in _chunks(len(x)):
-            out = model(x[chunk]).double()
-            sse += ((out - y[chunk].double()) ** 2).sum()
-        sst = ((y.double() - y.double().mean()) ** 2).sum()
-    if float(sst) == 0.0:
-        return math.nan
-    return 1.0 - float(sse) / float(sst)
+    accuracy = None if regression else int(correct_sum.item()) / n
+    r2 = None
+    if regression:
+        sst = float(((y.double() - y.double().mean()) ** 2).sum())
+        r2 = 1.0 - float(sse) / sst if sst > 0 else math.nan
+    return float(loss_sum.item()) / n, accuracy, r2
 
 
 def layer_stats(
@@ -907,6 +964,8 @@ def layer_stats(
         outputs: list[tuple[LayerSpec, str, torch.Tensor, torch.Tensor | None]] = []
         for layer, (layer_name, act_name) in zip(spec.layers, names, strict=True):
             pre = modules[layer_name](h)
+            if layer.kind.weighted and pre.requires_grad:
+                pre.retain_grad()  # the backpropagated signal δ = ∂L/∂(the layer's output)
             if act_name is None:
                 h, out, before = pre, pre, None
             else:
@@ -954,155 +1013,19 @@ def _one_layer(
     weight = modules[linear_name].weight
     grad = weight.grad
     grad_norm = float(torch.linalg.vector_norm(grad)) if grad is not None else 0.0
+    output = out if pre is None else pre  # the weighted layer's own output
+    delta = output.grad
+    signal = float(torch.linalg.vector_norm(delta)) if delta is not None else 0.0
     return LayerStats(
-        linear_name, layer.activation, float(mean), float(std), dead, saturated, grad_norm
+        linear_name,
+        layer.activation,
+        float(mean),
+        float(std),
+        dead,
+        saturated,
+        grad_norm,
+        signal_norm=signal,
     )
-
-
-# --------------------------------------------------------------------------- verdict
-
-
-def chance_accuracy(dataset: Dataset) -> float:
-    """The accuracy of always guessing the most common test class."""
-    counts = np.bincount(np.asarray(dataset.y_test, dtype=np.int64))
-    return float(counts.max()) / float(counts.sum())
-
-
-def learned_accuracy(dataset: Dataset) -> float:
-    """The test accuracy that counts as learned: error ≤ 20 % of chance's error."""
-    return 1.0 - LEARNED_ERROR_SHARE * (1.0 - chance_accuracy(dataset))
-
-
-def gradient_ratio(history: list[EpochRecord]) -> float | None:
-    """Median over the epochs of layer 1's gradient norm / the last layer's."""
-    ratios = [
-        r.grad_norms[0] / r.grad_norms[-1]
-        for r in history
-        if len(r.grad_norms) > 1 and r.grad_norms[-1] > 0 and math.isfinite(r.grad_norms[0])
-    ]
-    return float(np.median(ratios)) if ratios else None
-
-
-def dead_share(stats: list[LayerStats], spec: ModelSpec) -> tuple[float, int] | None:
-    """The share of dead units over every layer with a dead side, and their count.
-
-    A unit is one output value of a sample (a conv layer has channels × positions)."""
-    units = [
-        math.prod(shape)
-        for layer, shape in zip(spec.layers, spec.layer_shapes, strict=True)
-        if layer.kind.weighted
-    ]
-    if len(stats) != len(units):  # not measured
-        return None
-    dead = total = 0.0
-    for count, stat in zip(units, stats, strict=True):
-        if stat.dead_fraction is not None:
-            dead += stat.dead_fraction * count
-            total += count
-    return (dead / total, round(dead)) if total else None
-
-
-def judge(result: TrainRun, dataset: Dataset) -> tuple[str, str]:
-    """The verdict and its evidence (the order and thresholds: module docstring)."""
-    history, lr = result.history, fmt.num(result.config.lr)
-    if not history:
-        return "did not learn", "interrupted before the first step"
-    last = history[-1]
-    if _diverged(last):
-        which = "train" if not math.isfinite(last.train_loss) else "test"
-        value = last.train_loss if which == "train" else last.test_loss
-        return "diverged", (
-            f"the {which} loss became {fmt.num(value)} at epoch {last.epoch} with lr {lr}; "
-            "lower the learning rate"
-        )
-    blown = _blown_up(result)
-    if blown is not None:
-        return "diverged", blown
-    overfit = _overfitting(history)
-    if overfit is not None:
-        return "overfitting", overfit
-    learned = _learned(result, dataset)
-    if learned is not None:
-        return "learned", learned
-    dead = dead_share(result.final, result.spec)
-    if dead is not None and dead[0] >= DEAD_SHARE:
-        return "dead relus", (
-            f"{dead[0]:.0%} of the units with a dead side ({dead[1]}) output 0 for every "
-            f"training input at the end; {_progress_words(result, dataset)}"
-        )
-    ratio = gradient_ratio(history)
-    if ratio is not None and ratio < VANISHING_RATIO:
-        return "vanishing gradients", (
-            f"layer 1's gradient norm is {fmt.num(ratio, 2)} × the last layer's (median "
-            f"over {len(history)} epochs; below {fmt.num(VANISHING_RATIO)} counts as "
-            f"vanishing); {_progress_words(result, dataset)}"
-        )
-    return "did not learn", _progress_words(result, dataset)
-
-
-def _blown_up(result: TrainRun) -> str | None:
-    """A finite loss that grew :data:`DIVERGED_GROWTH`-fold from before training."""
-    before, last = result.initial_loss, result.history[-1]
-    if not (math.isfinite(before) and before > 0):
-        return None
-    worst = max(last.train_loss, last.test_loss)
-    if worst < DIVERGED_GROWTH * before:
-        return None
-    return (
-        f"the loss grew from {fmt.num(before)} before training to {fmt.num(worst)} at "
-        f"epoch {last.epoch} with lr {fmt.num(result.config.lr)}; lower the learning rate"
-    )
-
-
-def _overfitting(history: list[EpochRecord]) -> str | None:
-    best = min(history, key=lambda r: r.test_loss)
-    last = history[-1]
-    if best is last or best.test_loss <= 0:
-        return None
-    rose = last.test_loss >= OVERFIT_RISE * best.test_loss
-    kept_falling = last.train_loss <= best.train_loss
-    gap = last.test_loss >= OVERFIT_GAP * last.train_loss
-    if rose and kept_falling and gap:
-        return (
-            f"the test loss rose from {fmt.num(best.test_loss)} (epoch {best.epoch}) to "
-            f"{fmt.num(last.test_loss)} while the train loss fell to "
-            f"{fmt.num(last.train_loss)}"
-        )
-    return None
-
-
-def _learned(result: TrainRun, dataset: Dataset) -> str | None:
-    last = result.history[-1]
-    if dataset.task == "regression":
-        r2 = result.test_r2
-        if r2 is not None and r2 >= LEARNED_R2:
-            return f"test R² {r2:.3f} (≥ {LEARNED_R2}) after {last.epoch} epochs"
-        return None
-    bar = learned_accuracy(dataset)
-    if last.test_accuracy is None or last.test_accuracy < bar:
-        return None
-    first = next(
-        r.epoch for r in result.history if r.test_accuracy is not None and r.test_accuracy >= bar
-    )
-    result.epochs_to_learn = first
-    return (
-        f"test accuracy {last.test_accuracy:.3f} after {last.epoch} epochs; first ≥ "
-        f"{bar:.3f} at epoch {first}"
-    )
-
-
-def _progress_words(result: TrainRun, dataset: Dataset) -> str:
-    first, last = result.history[0], result.history[-1]
-    drop = 1 - last.train_loss / first.train_loss if first.train_loss else 0.0
-    words = (
-        f"train loss {fmt.num(first.train_loss)} → {fmt.num(last.train_loss)} "
-        f"({-drop:+.0%}) over {last.epoch} epochs"
-    )
-    if dataset.task == "regression":
-        r2 = result.test_r2
-        return words + (f", test R² {r2:.3f} (< {LEARNED_R2})" if r2 is not None else "")
-    bar = learned_accuracy(dataset)
-    return words + f", test accuracy {last.test_accuracy:.3f} (< {bar:.3f})"
 
 
 # --------------------------------------------------------------------------- predictions
@@ -1155,20 +1078,30 @@ def predict(run: TrainRun, x: np.ndarray, task: str) -> np.ndarray:
 
 
 __all__ = [
+    "DEAD_SHARE",
+    "DIVERGED_GROWTH",
+    "LEARNED_R2",
+    "VANISHING_RATIO",
     "VERDICTS",
     "EpochRecord",
     "LayerStats",
     "RunConfig",
     "TrainRun",
+    "accuracy_bar",
     "binary_probability",
+    "chance_accuracy",
     "check_hyperparameters",
+    "dead_share",
     "default_loss",
     "estimate_bytes",
     "estimate_run",
+    "judge",
+    "learned_accuracy",
     "long_run_warning",
     "model_spec",
     "outputs",
     "predict",
     "resolve_loss",
+    "signal_ratio",
     "train",
 ]
