@@ -20,14 +20,6 @@ from nncli.core.train.records import EpochRecord, LayerStats, RunConfig, TrainRu
 from nncli.core.train.trainer import model_spec, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @dataclass(frozen=True)
 class _Base:
     """A stand-in baseline with a given score (the real one: test_train_baseline.py)."""

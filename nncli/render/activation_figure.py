@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from nncli.fmt import num
-from nncli.render.figures import FigureOutcome, new_figure, render_and_save
+from nncli.render.figures import FigureOutcome, new_figure, render_and_save, strip_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -399,16 +399,7 @@ def _shade_strips(ax: Axes, curves: Sequence[Curve], colours: Sequence[str]) -> 
             hatch="////",
             linewidth=0,
         )
-        ax.text(
-            -0.01,
-            y0 + height / 2,
-            curve.name,
-            transform=ax.transAxes,
-            ha="right",
-            va="center",
-            fontsize="x-small",
-            color=colour,
-        )
+        strip_label(ax, y0 + height / 2, curve.name, colour)
 
 
 def render_figure(

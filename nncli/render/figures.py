@@ -175,6 +175,21 @@ class FigureOutcome:
 Build = Callable[[str, Any], "Figure"]
 
 
+def strip_label(ax: Any, y: float, name: str, colour: str) -> None:
+    """A strip's name left of the axes, at height ``y`` (axes units), in its colour: the
+    one way the activation and loss figures name their shaded strips."""
+    ax.text(
+        -0.01,
+        y,
+        name,
+        transform=ax.transAxes,
+        ha="right",
+        va="center",
+        fontsize="x-small",
+        color=colour,
+    )
+
+
 def render_and_save(
     build: Build, path: str | os.PathLike[str], *, lang: str, dpi: int, show: bool
 ) -> FigureOutcome:

@@ -37,7 +37,7 @@ from nncli.render.activation_figure import (
     envelope,
     focus_limits,
 )
-from nncli.render.figures import FigureOutcome, new_figure, render_and_save
+from nncli.render.figures import FigureOutcome, new_figure, render_and_save, strip_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -366,16 +366,7 @@ def _shade_strips(ax: Axes, curves: Sequence[LossCurve], colours: Sequence[str])
             alpha=STRIP_CONVERGED_ALPHA,
             linewidth=0,
         )
-        ax.text(
-            -0.01,
-            y0 + height / 2,
-            curve.name,
-            transform=ax.transAxes,
-            ha="right",
-            va="center",
-            fontsize="x-small",
-            color=colour,
-        )
+        strip_label(ax, y0 + height / 2, curve.name, colour)
 
 
 def _focus(

@@ -399,11 +399,7 @@ def generate(
     # From the float32 points, so that inputs_of(raw) gives the training inputs bit for bit.
     x = expand_features(raw, features)
     x_train, x_test = x[train], x[test]
-    standardization = None
-    if standardize:
-        standardization = Standardization.of(x_train)
-        standardization.apply(x_train, out=x_train)
-        standardization.apply(x_test, out=x_test)
+    standardization = _standardize(x_train, x_test) if standardize else None
     return Dataset(
         name=info.name,
         task="regression" if regression else ("binary" if groups == 2 else "multi-class"),
@@ -422,6 +418,15 @@ def generate(
         params=params,
         standardization=standardization,
     )
+
+
+def _standardize(x_train: np.ndarray, x_test: np.ndarray) -> Standardization:
+    """Standardise both splits in place with the training split's statistics (the arrays
+    are the split's own copies, from fancy indexing)."""
+    standardization = Standardization.of(x_train)
+    standardization.apply(x_train, out=x_train)
+    standardization.apply(x_test, out=x_test)
+    return standardization
 
 
 def _balanced(samples: int, groups: int) -> list[int]:
@@ -654,11 +659,7 @@ def load_table(
     raw = x if x.shape[1] == 2 else None
     # Fancy indexing copies: the standardisation writes into these copies, never into x.
     x_train, x_test = x[train], x[test]
-    standardization = None
-    if standardize:
-        standardization = Standardization.of(x_train)
-        standardization.apply(x_train, out=x_train)
-        standardization.apply(x_test, out=x_test)
+    standardization = _standardize(x_train, x_test) if standardize else None
     return Dataset(
         name=Path(path).stem,
         task=task,
