@@ -3,7 +3,7 @@
 The model is a config (``--config``, default the tutorial's demo) or the user's own
 ``nn.Module`` (``--model``). Neither allocates weights: a config's shapes and counts
 are computed from the config itself, a --model is built on torch's meta device.
-Budgets (``--max-params``, ``--max-memory``) are checked
+Budgets (``--max-params``, ``--max-memory``, ``--max-macs``) are checked
 after the summary is printed, so a CI log always shows what was over.
 """
 
@@ -64,6 +64,19 @@ MaxMemoryOpt = Annotated[
         show_default=False,
     ),
 ]
+MaxMacsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-macs",
+        metavar="N",
+        help=(
+            "Exit 1 after the summary if the measured multiply-accumulates of one forward "
+            "pass are more: 2G, 500M, 1.5e9 (--model only)."
+        ),
+        rich_help_panel=_BUDGETS,
+        show_default=False,
+    ),
+]
 InputFilesOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -98,6 +111,7 @@ def summary(
     weights: WeightsOpt = None,
     max_params: MaxParamsOpt = None,
     max_memory: MaxMemoryOpt = None,
+    max_macs: MaxMacsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Summarise the model (default: the tutorial's demo): its layers and parameters.
@@ -146,6 +160,15 @@ def summary(
         parse_count(max_params, "--max-params")
     if max_memory is not None:
         parse_memory(max_memory, "--max-memory")
+    if max_macs is not None:
+        parse_count(max_macs, "--max-macs")
+        if model is None:
+            from nncli.errors import UsageError
+
+            raise UsageError(
+                "--max-macs needs --model: a config's summary does not measure MACs",
+                hint="a config's compute is its mult-adds; use --max-params or --max-memory",
+            )
     show_functions = depth >= 3 if functional is None else functional
 
     from nncli.core.device import select_device
@@ -175,7 +198,7 @@ def summary(
 
     from nncli.core.model.budgets import budget_error, check_budgets
 
-    budgets = check_budgets(result, max_params, max_memory)
+    budgets = check_budgets(result, max_params, max_memory, max_macs)
     if json_out:
         from nncli.render.jsonout import emit
         from nncli.render.tables import summary_document

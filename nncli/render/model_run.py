@@ -226,6 +226,7 @@ def model_run_document(result: ModelRunResult) -> dict[str, Any]:
         "row_sums": rows["row_sums"],
         "sums_to_one": rows["sums_to_one"],
         "params": None,  # run --params applies to config models only
+        "notes": list(result.notes),
     }
 
 

@@ -70,6 +70,31 @@ def format_shape(value: Any) -> str:
     return str(value)
 
 
+_SCALES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+
+
+def scaled_count(value: int | None) -> str:
+    """A count in scaled units, three significant digits: ``512``, ``16.4K``, ``1.81G``;
+    ``-`` for None (not measured)."""
+    if value is None:
+        return "-"
+    if value < 1000:
+        return str(value)
+    for factor, suffix in reversed(_SCALES):  # K, M, G, T: the first that keeps it < 1000
+        scaled = float(f"{value / factor:.3g}")
+        if scaled < 1000:
+            return f"{scaled:g}{suffix}"
+    return f"{value / 10**12:,.0f}T"
+
+
+def _exact_and_scaled(value: int | None) -> str:
+    """``1,814,073,344 (1.81G)`` for a totals row; ``-`` when not measured."""
+    if value is None:
+        return "-"
+    scaled = scaled_count(value)
+    return f"{value:,}" if scaled == str(value) else f"{value:,} ({scaled})"
+
+
 def render_summary(
     result: SummaryResult, console: Console, budgets: Sequence[BudgetLike] | None = None
 ) -> None:
@@ -90,7 +115,10 @@ def render_summary(
         for table in _layer_tables(result, console):
             console.print(table)
     console.print(_totals_table(result))
-    console.print(f"Mult-adds: {result.mult_adds_rule}.", style="dim")
+    console.print(f"Mult-adds (torchinfo rule): {result.mult_adds_rule}.", style="dim")
+    if result.macs is not None:
+        console.print(f"MACs (measured): {result.macs_rule}.", style="dim")
+
     if budgets:
         console.print()
         console.print(_budgets_table(budgets, console))
@@ -235,11 +263,12 @@ _TREE_COLUMNS = {
     "params": _TreeColumn("Params", lambda r: f"{r.params:,}", "right"),
     "trainable": _TreeColumn("Trainable", lambda r: trainable_label(r.trainable)),
     "mult_adds": _TreeColumn("Mult-adds", lambda r: f"{r.mult_adds:,}", "right"),
+    "macs": _TreeColumn("MACs", lambda r: scaled_count(r.macs), "right"),
 }
-_WIDE = ("type", "input", "output", "params", "trainable", "mult_adds")
+_WIDE = ("type", "input", "output", "params", "trainable", "mult_adds", "macs")
 # Below the wide table's width: what a layer is, makes and holds; then what it takes
 # in and computes. Each keeps the tree, so either one reads on its own.
-_SPLIT = (("type", "output", "params"), ("input", "trainable", "mult_adds"))
+_SPLIT = (("type", "output", "params"), ("input", "trainable", "mult_adds", "macs"))
 _CONTINUED = "Layers, continued"
 
 
@@ -292,12 +321,14 @@ def _tree_tables(result: SummaryResult, console: Console) -> list[Table]:
     most (a tree whose rows take two lines each reads worse than two tables); else the
     same rows in two tables, each with the tree; else as many as it takes."""
     labels = tree_labels(result.layers)
-    wide = _tree_table(result, labels, _WIDE)
+    wide_keys = _shown(result, _WIDE)
+    wide = _tree_table(result, labels, wide_keys)
     few = max(1, len(result.layers) // 8)
-    if fit(wide, console) and _wrapped_rows(wide, result, _WIDE) <= few:
+    if fit(wide, console) and _wrapped_rows(wide, result, wide_keys) <= few:
         tables = [wide]
     else:
-        tables = [_tree_table(result, labels, keys, i > 0) for i, keys in enumerate(_SPLIT)]
+        split = [_shown(result, keys) for keys in _SPLIT]
+        tables = [_tree_table(result, labels, keys, i > 0) for i, keys in enumerate(split)]
         if not all(fit(table, console) for table in tables):
             tables = _packed_tables(result, labels, console)
     for table in tables:
@@ -305,6 +336,11 @@ def _tree_tables(result: SummaryResult, console: Console) -> list[Table]:
         # (``([5, 10, 20],`` / ``([1, 5, 20], [1, 5, 20]))``), not inside one.
         break_cells(table, after=r"(?<=[])}],) ")
     return tables
+
+
+def _shown(result: SummaryResult, keys: Sequence[str]) -> tuple[str, ...]:
+    """The columns that say something: no MACs column where nothing was measured."""
+    return tuple(key for key in keys if key != "macs" or result.macs is not None)
 
 
 def _wrapped_rows(table: Table, result: SummaryResult, keys: Sequence[str]) -> int:
@@ -321,7 +357,7 @@ def _wrapped_rows(table: Table, result: SummaryResult, keys: Sequence[str]) -> i
 def _packed_tables(result: SummaryResult, labels: list[str], console: Console) -> list[Table]:
     """Columns packed greedily into tables that each fit (#, Layer and at least one more);
     on a console too narrow for even that, the Layer column folds rather than overflow."""
-    keys = (*_SPLIT[0], *_SPLIT[1])
+    keys = _shown(result, (*_SPLIT[0], *_SPLIT[1]))
 
     def fits(start: int, end: int) -> bool:
         return fit(_tree_table(result, labels, keys[start:end]), console)
@@ -380,7 +416,11 @@ def _totals_table(result: SummaryResult) -> Table:
     totals.add_row("Non-trainable params", f"{result.non_trainable_params:,}")
     if result.buffers:
         totals.add_row("Buffers (not parameters)", f"{result.buffers:,}")
-    totals.add_row("Mult-adds", f"{result.mult_adds:,}")
+    totals.add_row("Mult-adds (torchinfo rule)", f"{result.mult_adds:,}")
+    if result.macs is not None:  # measured on --model's pass; a config is summarised by arithmetic
+        totals.add_row("MACs (measured)", _exact_and_scaled(result.macs))
+    if result.flops is not None:
+        totals.add_row("FLOPs (measured, 2 × MACs)", _exact_and_scaled(result.flops))
     totals.add_row("Input memory", format_bytes(result.memory.input))
     totals.add_row("Activation memory (forward)", format_bytes(result.memory.activations))
     totals.add_row("Parameter memory", format_bytes(result.memory.params))
@@ -466,6 +506,9 @@ def summary_document(
         "buffers": result.buffers,
         "mult_adds": result.mult_adds,
         "mult_adds_rule": result.mult_adds_rule,
+        "macs": result.macs,  # measured (null for a config's summary)
+        "flops": result.flops,  # 2 × macs
+        "macs_rule": result.macs_rule if result.macs is not None else None,
         "memory_bytes": {
             "input": result.memory.input,
             "activations": result.memory.activations,

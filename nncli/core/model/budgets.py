@@ -57,11 +57,11 @@ _TEXT = re.compile(_NUMBER + r"\s*(?P<unit>[A-Za-z]*)")
 class Budget:
     """One checked budget: ``value`` (the model's) against ``limit`` (parsed from ``given``)."""
 
-    option: str  # "--max-params" or "--max-memory"
+    option: str  # "--max-params", "--max-memory" or "--max-macs"
     given: str  # the value as the user wrote it, e.g. "25M"
     limit: int
     value: int
-    unit: str  # "parameters" or "bytes"
+    unit: str  # "parameters", "bytes" or "MACs" (measured, see SummaryResult.macs)
     ok: bool  # value <= limit
 
 
@@ -164,7 +164,10 @@ def parse_memory(text: str, option: str) -> int:
 
 
 def check_budgets(
-    result: SummaryResult, max_params: str | None, max_memory: str | None
+    result: SummaryResult,
+    max_params: str | None,
+    max_memory: str | None,
+    max_macs: str | None = None,
 ) -> list[Budget]:
     """The budgets that were given, checked against ``result`` (in option order).
 
@@ -183,6 +186,15 @@ def check_budgets(
         limit = parse_memory(max_memory, "--max-memory")
         value = result.memory.total
         budgets.append(Budget("--max-memory", max_memory, limit, value, "bytes", value <= limit))
+    if max_macs is not None:
+        limit = parse_count(max_macs, "--max-macs")
+        if result.macs is None:
+            raise UsageError(
+                "--max-macs needs measured MACs: a config's summary does not measure them",
+                hint="use --model, or --max-params and --max-memory",
+            )
+        value = result.macs
+        budgets.append(Budget("--max-macs", max_macs, limit, value, "MACs", value <= limit))
     return budgets
 
 
@@ -209,8 +221,8 @@ def exceeded_by(value: int, limit: int) -> str:
 def _describe(budget: Budget) -> str:
     given = budget.given.strip()
     by = exceeded_by(budget.value, budget.limit)
-    if budget.unit == "parameters":
-        return f"{budget.value:,} parameters exceed {budget.option} {given} (by {by})"
+    if budget.unit in ("parameters", "MACs"):
+        return f"{budget.value:,} {budget.unit} exceed {budget.option} {given} (by {by})"
     return (
         f"estimated memory {format_bytes(budget.value)} ({budget.value:,} bytes) exceeds "
         f"{budget.option} {given} (by {by})"

@@ -20,6 +20,13 @@ MULT_ADDS_RULE = (
     "functional calls add nothing"
 )
 
+MACS_RULE = (
+    "the multiply-accumulates of the matrix products, convolutions and attention the "
+    "forward pass ran, as torch.utils.flop_counter counts their aten ops (mm, bmm, addmm, "
+    "baddbmm, convolution, attention's QKᵀ and AV, einsum's products); FLOPs = 2 × MACs; "
+    "each row counts what it ran itself, so the rows add up to the total"
+)
+
 
 def mult_adds(params: Iterable[tuple[str, int]], size: Sequence[int], conv: bool) -> int:
     """torchinfo 1.8.0's ``calculate_macs`` for one call of a leaf layer.

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from nncli.core.model.counting import MULT_ADDS_RULE, mult_adds, param_formula
@@ -252,9 +253,12 @@ def tensor_bytes(value: Any) -> int:
 
 
 def unique_bytes(tensors: Iterable[torch.Tensor]) -> int:
-    """Bytes of the tensors, each counted once (a tied weight listed twice too)."""
+    """Bytes of the tensors, each counted once (a tied weight listed twice too); an
+    uninitialised parameter (materialised by the forward) has none yet."""
+    from torch.nn.parameter import is_lazy
+
     unique = {id(t): t for t in tensors}.values()
-    return sum(t.numel() * t.element_size() for t in unique)
+    return sum(t.numel() * t.element_size() for t in unique if not is_lazy(t))
 
 
 def _nested_size(value: Any) -> list[int]:
@@ -290,6 +294,14 @@ def torchinfo_size(output: Any) -> list[int]:
     return []  # torchinfo raises a TypeError on other outputs
 
 
+def _numel(param: torch.Tensor) -> int:
+    """A parameter's size; 0 while it is uninitialised (``nn.UninitializedParameter``,
+    materialised by the forward: :meth:`Ledger.materialised` counts it then)."""
+    from torch.nn.parameter import is_lazy
+
+    return 0 if is_lazy(param) else param.numel()
+
+
 def _param_count(module: nn.Module, name: str, param: torch.Tensor) -> tuple[int, str]:
     """torchinfo's ``get_param_count``: a pruned weight counts its mask's ones."""
     import torch
@@ -299,7 +311,7 @@ def _param_count(module: nn.Module, name: str, param: torch.Tensor) -> tuple[int
         if isinstance(mask, torch.Tensor):
             ones = mask.numel() if mask.is_meta else int(mask.sum())
             return ones, name[:-5]
-    return param.numel(), name
+    return _numel(param), name
 
 
 def torchinfo_macs(module: nn.Module, size: list[int]) -> int:
@@ -315,7 +327,7 @@ def _formula(module: nn.Module, counted: list[tuple[str, torch.nn.Parameter]]) -
     from torch import nn
 
     factors = (module.in_features, module.out_features) if isinstance(module, nn.Linear) else None
-    return param_formula([(name, p.numel()) for name, p in counted], factors)
+    return param_formula([(name, _numel(p)) for name, p in counted], factors)
 
 
 # ------------------------------------------------------------------ rows
@@ -332,27 +344,36 @@ class Ledger:
         self.seen_params: set[int] = set()
         self.seen_buffers: set[int] = set()
         self.rows: list[LayerRow] = []
+        self.lazy: dict[int, list[str]] = {}  # module id -> its uninitialised parameters
+        self.measured = False  # rows start at 0 measured MACs (else None: not measured)
 
     def module_row(
         self, name: str, module: nn.Module, depth: int, parent: int | None, input_shape: Any
     ) -> LayerRow:
+        from torch.nn.parameter import is_lazy
+
         own = list(module.named_parameters(recurse=False))
         counted = [(n, p) for n, p in own if id(p) not in self.seen_params]
         self.seen_params.update(id(p) for _, p in own)
         shared = len(own) > len(counted)
+        lazy = [n for n, p in counted if is_lazy(p)]
+        if lazy:
+            self.lazy[id(module)] = lazy
         row = LayerRow(
             index=len(self.rows) + 1,
             name=name,
             type=type(module).__name__,
             input_shape=input_shape,
             output_shape=None,
-            params=sum(p.numel() for _, p in counted),
+            params=sum(_numel(p) for _, p in counted),
             param_formula=_formula(module, counted) + (" (rest shared)" if shared else ""),
             init=self.inits.get(name, "default" if own else "-"),
             # Mixed (partly frozen) counts as trainable: LayerRow has no "partial".
             trainable=any(p.requires_grad for _, p in own) if own else None,
             mult_adds=0,
             init_args=dict(self.init_args.get(name, {})),
+            macs=0 if self.measured else None,
+            flops=0 if self.measured else None,
             depth=depth,
             parent=parent,
             shared=shared,
@@ -360,6 +381,20 @@ class Ledger:
         )
         self.rows.append(row)
         return row
+
+    def materialised(self, row: LayerRow, module: nn.Module) -> None:
+        """Counts the module's own parameters its forward materialised (they were
+        uninitialised when its row was made, so they counted 0 then)."""
+        from torch.nn.parameter import is_lazy
+
+        lazy = self.lazy.pop(id(module), None)
+        if not lazy:
+            return
+        own = dict(module.named_parameters(recurse=False))
+        added = [(n, own[n]) for n in lazy if n in own and not is_lazy(own[n])]
+        if added:
+            row.params += sum(p.numel() for _, p in added)
+            row.param_formula = f"{row.params:,}"
 
     def _new_buffers(self, module: nn.Module) -> int:
         fresh = [b for b in module.buffers(recurse=False) if id(b) not in self.seen_buffers]
@@ -371,7 +406,7 @@ class Ledger:
         own = list(module.named_parameters(recurse=False))
         counted = [p for _, p in own if id(p) not in self.seen_params]
         self.seen_params.update(id(p) for _, p in own)
-        added = sum(p.numel() for p in counted)
+        added = sum(_numel(p) for p in counted)
         row.params += added
         row.buffers += self._new_buffers(module)
         row.folded += 1
@@ -386,7 +421,17 @@ class Ledger:
 class _Frame:
     """A module whose forward is running."""
 
-    __slots__ = ("args", "depth", "kwargs", "leaf", "module", "row", "virtual")
+    __slots__ = (
+        "args",
+        "child_flops",
+        "depth",
+        "kwargs",
+        "leaf",
+        "module",
+        "row",
+        "start",
+        "virtual",
+    )
 
     def __init__(
         self,
@@ -405,6 +450,10 @@ class _Frame:
         self.kwargs = kwargs
         # Rows made for containers that were not called (ModuleList) during this call.
         self.virtual: dict[int, LayerRow] = {}
+        # Measured compute: the counter's flops when this call began, and the flops
+        # of the rows below it (its children's calls and its own functional rows).
+        self.start = 0
+        self.child_flops = 0
 
 
 class _Collector:
@@ -426,6 +475,20 @@ class _Collector:
         self.root_row: LayerRow | None = None
         self.busy = False  # inside our own hooks: the function mode records nothing
         self.failed_call: tuple[str, Any] | None = None
+        # Measured compute (a torch.utils.flop_counter.FlopCounterMode, or None).
+        self.measure = False
+        self.flops = 0  # counted so far (see _compute_mode_class)
+        self.unattributed = 0  # flops in the model's own forward with no row to hold them
+
+    def flops_now(self) -> int:
+        return self.flops
+
+    def _credit(self, row: LayerRow | None, flops: int) -> None:
+        if row is None:
+            self.unattributed += flops
+            return
+        row.flops = (row.flops or 0) + flops
+        row.macs = row.flops // 2
 
     # -- hooks
 
@@ -435,7 +498,9 @@ class _Collector:
             leaf = self.leaf.get(id(module), True)
             if module is self.model or not self.stack:
                 self._root_row(module, leaf, args, kwargs)
-                self.stack.append(_Frame(module, None, 0, leaf, args, kwargs))
+                frame = _Frame(module, None, 0, leaf, args, kwargs)
+                frame.start = self.flops_now()
+                self.stack.append(frame)
                 return
             top = self.stack[-1]
             parent, depth = self._missing_containers(module, top)
@@ -447,7 +512,9 @@ class _Collector:
                 inputs_shape(args, kwargs),
             )
             self.first_row.setdefault(id(module), row)
-            self.stack.append(_Frame(module, row, depth, leaf, args, kwargs))
+            frame = _Frame(module, row, depth, leaf, args, kwargs)
+            frame.start = self.flops_now()
+            self.stack.append(frame)
         finally:
             self.busy = False
 
@@ -477,9 +544,15 @@ class _Collector:
                 return
             frame = self.stack.pop()
             row = self.root_row if frame.depth == 0 else frame.row
+            if self.measure:
+                inclusive = self.flops_now() - frame.start
+                self._credit(row, inclusive - frame.child_flops)
+                if self.stack:
+                    self.stack[-1].child_flops += inclusive
             if row is None:
                 return
             row.output_shape = shape_of(output)
+            self.ledger.materialised(row, module)
             if frame.leaf:
                 row.mult_adds = torchinfo_macs(module, torchinfo_size(output))
                 self.activations += tensor_bytes(output)
@@ -520,13 +593,16 @@ class _Collector:
     def record_call(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         frame = self.stack[-1]
         label, short = _call_label(func)
+        start = self.flops_now()
         try:
             result = func(*args, **kwargs)
         except Exception:
             self.failed_call = (label, inputs_shape(args, kwargs))
             raise
+        flops = self.flops_now() - start
         output = shape_of(result)
         if output is not None:
+            frame.child_flops += flops
             parent = frame.row
             self.ledger.rows.append(
                 LayerRow(
@@ -543,6 +619,8 @@ class _Collector:
                     depth=frame.depth + 1,
                     parent=parent.index if parent else None,
                     kind="function",
+                    macs=flops // 2 if self.measure else None,
+                    flops=flops if self.measure else None,
                 )
             )
         return result
@@ -654,21 +732,227 @@ def collect_tree(
     The model is left as found: hooks removed, every submodule's train/eval mode
     restored, nothing moved, ``requires_grad`` untouched. A forward that raises
     becomes :class:`ForwardFailed` naming the innermost module that was running.
+    Each row's ``macs``/``flops`` are the compute it measured itself (see
+    :class:`Compute`).
+    """
+    rows, memory, _compute = _collect(model, args, kwargs, functional, inits, init_args)
+    return rows, memory
+
+
+@dataclass
+class Compute:
+    """The measured compute of one pass: aten ops counted by ``torch.utils.flop_counter``.
+
+    ``flops`` is the whole pass; the rows' flops add up to it, except ``unattributed``:
+    flops of ops run directly in the model's own forward when it has no row (and the
+    functional calls were not recorded). ``hand_counted`` names the fused attention
+    kernels (CPU builds) whose products flop_counter has no formula for and that were
+    counted by the hand formula instead.
+    """
+
+    flops: int
+    unattributed: int
+    hand_counted: list[str]
+    scripted: list[str] = field(default_factory=list)  # TorchScript modules, outermost
+
+    @property
+    def macs(self) -> int:
+        return self.flops // 2
+
+
+def _attention_flops(q: Any, k: Any, v: Any) -> int:
+    """Scaled-dot-product attention's two products, QKᵀ and AV, as flops.
+
+    ``q`` (..., L, E), ``k`` (..., S, E), ``v`` (..., S, Ev): 2·N·L·S·E + 2·N·L·S·Ev with N
+    the product of the leading sizes (batch × heads); the same formula as
+    flop_counter's own ``sdpa_flop_count`` (which only takes 4-d shapes).
+    """
+    batch = math.prod(q[:-2]) if len(q) > 2 else 1
+    length, source, embed, value = q[-2], k[-2], q[-1], v[-1]
+    return 2 * batch * length * source * embed + 2 * batch * length * source * value
+
+
+def _flop_counter(hand_counted: list[str]) -> Any:
+    """A FlopCounterMode with formulas for the CPU's fused attention kernels.
+
+    On the meta device scaled-dot-product attention decomposes into bmm, which
+    flop_counter counts; on a CPU build it runs ``_scaled_dot_product_flash_attention_for_cpu``
+    and, for ``nn.MultiheadAttention`` in eval mode, ``_native_multi_head_attention``, for
+    which torch 2.13 has no formula (they would count 0). These formulas count what the
+    meta path counts.
     """
     import torch
+    from torch.utils.flop_counter import FlopCounterMode
 
-    collector = _Collector(model, Ledger(inits, init_args))
+    aten = torch.ops.aten
+
+    def cpu_attention(q: Any, k: Any, v: Any, *_: Any, **__: Any) -> int:
+        hand_counted.append("scaled_dot_product_attention")
+        return _attention_flops(q, k, v)
+
+    def native_mha(q: Any, k: Any, v: Any, embed: int, heads: int, *_: Any, **__: Any) -> int:
+        # (B, L, E) inputs, or unbatched (L, E): in-projections of q, k and v, the
+        # attention's two products per head, and the output projection.
+        batch = math.prod(q[:-2]) if len(q) > 2 else 1
+        length, source = q[-2], k[-2]
+        projections = 2 * batch * embed * embed * (2 * length + 2 * source)
+        head = embed // heads
+        attention = _attention_flops(
+            [batch, heads, length, head], [batch, heads, source, head], [source, head]
+        )
+        hand_counted.append("nn.MultiheadAttention (fused)")
+        return projections + attention
+
+    mapping = {
+        aten._scaled_dot_product_flash_attention_for_cpu: cpu_attention,
+        aten._native_multi_head_attention: native_mha,
+    }
+    return FlopCounterMode(display=False, custom_mapping=mapping)
+
+
+def _formula_flops(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
+    """The flops aten would count for a call that never reached aten.
+
+    On meta, :mod:`nncli.core.model.user.metashapes` answers ``F.conv1d/2d/3d``,
+    ``F.linear`` and ``F.scaled_dot_product_attention`` by arithmetic, so no aten op
+    runs for flop_counter to see. This gives what their aten ops count: the
+    convolution by flop_counter's own public ``conv_flop_count``; linear as its
+    addmm/mm, 2 × rows × in × out; attention as the math path's two bmm.
+    """
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.flop_counter import conv_flop_count
+
+    if not isinstance(out, torch.Tensor):
+        return 0
+    x: Any = args[0] if args else kwargs.get("input")
+    if func in (F.conv1d, F.conv2d, F.conv3d):
+        w: Any = args[1] if len(args) > 1 else kwargs.get("weight")
+        xs, os_ = list(x.shape), list(out.shape)
+        if len(xs) == w.dim() - 1:  # unbatched: aten sees a batch of one
+            xs, os_ = [1, *xs], [1, *os_]
+        return int(conv_flop_count(xs, list(w.shape), os_))
+    if func is F.linear:
+        w = args[1] if len(args) > 1 else kwargs.get("weight")
+        rows = math.prod(x.shape[:-1]) if x.dim() > 1 else 1
+        out_features = w.shape[0] if w.dim() == 2 else 1
+        return 2 * rows * x.shape[-1] * out_features
+    if func is F.scaled_dot_product_attention:
+        found: list[Any] = [*args[:3], *(kwargs.get(n) for n in ("query", "key", "value"))]
+        q, k, v = [t for t in found if t is not None][:3]
+        return _attention_flops(list(q.shape), list(k.shape), list(v.shape))
+    return 0
+
+
+# Torch functions whose aten ops flop_counter counts (mm, bmm, addmm, baddbmm,
+# convolution, attention): a call of one of these runs inside a FlopCounterMode.
+_MEASURED = frozenset(
+    {
+        "matmul",
+        "__matmul__",
+        "__rmatmul__",
+        "__imatmul__",
+        "mm",
+        "bmm",
+        "addmm",
+        "addmm_",
+        "baddbmm",
+        "baddbmm_",
+        "addbmm",
+        "einsum",
+        "tensordot",
+        "inner",
+        "chain_matmul",
+        "multi_dot",
+        "bilinear",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "multi_head_attention_forward",
+        "_native_multi_head_attention",
+    }
+)
+
+
+@functools.cache
+def _compute_mode_class() -> Any:
+    """The TorchFunctionMode that counts the compute of a forward pass.
+
+    ``F.conv1d/2d/3d``, ``F.linear`` and ``F.scaled_dot_product_attention`` are counted
+    by the flops their aten ops count (:func:`_formula_flops`): on meta,
+    :mod:`nncli.core.model.user.metashapes` answers them without any aten op. Every
+    other call that can reach a matrix product (``_MEASURED``: ``@``, ``torch.einsum``,
+    ``torch.addmm``, multi-head attention ...) runs inside ``torch.utils.flop_counter``'s
+    FlopCounterMode, which counts the aten ops it dispatches. Only those calls: a
+    dispatch mode's first op imports ``torch._dynamo`` (about 1 s), which a ResNet's
+    summary never needs.
+    """
+    import torch.nn.functional as F
+    from torch.overrides import TorchFunctionMode
+
+    formulas = frozenset({F.conv1d, F.conv2d, F.conv3d, F.linear, F.scaled_dot_product_attention})
+
+    class _Compute(TorchFunctionMode):
+        def __init__(self, owner: _Collector, counter: Any) -> None:
+            super().__init__()
+            self.owner = owner
+            self.counter = counter
+
+        def __torch_function__(
+            self,
+            func: Any,
+            types: Any,
+            args: tuple[Any, ...] = (),
+            kwargs: dict[str, Any] | None = None,
+        ) -> Any:
+            kwargs = kwargs or {}
+            if func in formulas:
+                result = func(*args, **kwargs)
+                self.owner.flops += _formula_flops(func, args, kwargs, result)
+                return result
+            if getattr(func, "__name__", "") in _MEASURED:
+                with self.counter:  # entering clears its counts
+                    result = func(*args, **kwargs)
+                self.owner.flops += int(self.counter.get_total_flops())
+                return result
+            return func(*args, **kwargs)
+
+    return _Compute
+
+
+def _collect(
+    model: nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    functional: bool,
+    inits: dict[str, str] | None,
+    init_args: dict[str, dict[str, Any]] | None,
+) -> tuple[list[LayerRow], Memory, Compute]:
+    import torch
+
+    ledger = Ledger(inits, init_args)
+    ledger.measured = True
+    collector = _Collector(model, ledger)
+    hand_counted: list[str] = []
+    collector.measure = True
+    counter = _flop_counter(hand_counted)
     handles = []
     try:
         with Locator(model, args, kwargs) as locator, eval_mode(model):
+            opaque = scripted_modules(model)
             for module in model.modules():
+                if id(module) in opaque:
+                    continue  # TorchScript takes no hooks: summarised from the outside
                 handles.append(
                     module.register_forward_pre_hook(collector.pre_hook, with_kwargs=True)
                 )
                 handles.append(module.register_forward_hook(collector.hook, with_kwargs=True))
-            mode = _recorder_class()(collector) if functional else contextlib.nullcontext()
+            # Inside TorchScript every op would look like a call in its caller's forward.
+            record = functional and not opaque
+            mode = _recorder_class()(collector) if record else contextlib.nullcontext()
             try:
-                with torch.no_grad(), mode:
+                compute = _compute_mode_class()(collector, counter)
+                with torch.no_grad(), compute, mode:
                     model(*args, **kwargs)
             except Exception as exc:
                 raise locator.failure(exc, *(collector.failed_call or (None, None))) from exc
@@ -676,7 +960,14 @@ def collect_tree(
         for handle in handles:
             handle.remove()
     collector.absorb_uncalled()
-    return collector.ledger.rows, _memory(model, args, kwargs, collector.activations)
+    compute = Compute(
+        flops=collector.flops_now(),
+        unattributed=collector.unattributed,
+        hand_counted=sorted(set(hand_counted)),
+        scripted=scripted_names(model),
+    )
+    memory = _memory(model, args, kwargs, collector.activations)
+    return collector.ledger.rows, memory, compute
 
 
 def _memory(
@@ -726,6 +1017,9 @@ def _fold_into(holder: LayerRow, row: LayerRow, names: set[str]) -> None:
     holder.params += row.params
     holder.buffers += row.buffers
     holder.mult_adds += row.mult_adds
+    if row.macs is not None:
+        holder.macs = (holder.macs or 0) + row.macs
+        holder.flops = (holder.flops or 0) + (row.flops or 0)
     holder.folded += 1 + row.folded
     if row.params:
         holder.param_formula = f"{holder.params:,}"
@@ -779,9 +1073,7 @@ def summarize_module(
     init_args: dict[str, dict[str, Any]] | None = None,
 ) -> SummaryResult:
     """Summarise any module on the given inputs: the tree folded to ``depth``, and totals."""
-    rows, memory = collect_tree(
-        model, args, kwargs, functional=functional, inits=inits, init_args=init_args
-    )
+    rows, memory, compute = _collect(model, args, kwargs, functional, inits, init_args)
     params = list({id(p): p for p in model.parameters()}.values())
     total = sum(p.numel() for p in params)
     trainable = sum(p.numel() for p in params if p.requires_grad)
@@ -803,7 +1095,60 @@ def summarize_module(
         buffers=sum(b.numel() for b in {id(b): b for b in model.buffers()}.values()),
         inputs=inputs,
         model_spec=model_spec,
+        macs=compute.macs,
+        flops=compute.flops,
+        extras={"notes": compute_notes(compute)} if compute_notes(compute) else {},
     )
+
+
+def scripted_modules(model: nn.Module) -> set[int]:
+    """Ids of the TorchScript modules in ``model`` and of everything below them."""
+    import torch
+
+    found: set[int] = set()
+    for module in model.modules():
+        if isinstance(module, torch.jit.ScriptModule):
+            found.update(id(m) for m in module.modules())
+    return found
+
+
+def scripted_names(model: nn.Module) -> list[str]:
+    """The outermost TorchScript modules' names ("" for the model itself)."""
+    import torch
+
+    names: list[str] = []
+    for name, module in model.named_modules():
+        if isinstance(module, torch.jit.ScriptModule) and not any(
+            name == n or name.startswith(f"{n}.") or n == "" for n in names
+        ):
+            names.append(name)
+    return names
+
+
+def compute_notes(compute: Compute) -> list[str]:
+    """What the measured MACs column cannot show by itself."""
+    notes = []
+    if compute.scripted:
+        which = ", ".join(n or "the model" for n in compute.scripted)
+        notes.append(
+            f"TorchScript ({which}) takes no hooks: it runs as one opaque call, so its "
+            "layers are listed with their parameters but without shapes or torchinfo-rule "
+            "mult-adds; its measured MACs are in the total, and no function rows are "
+            "recorded"
+        )
+    if compute.hand_counted:
+        kernels = ", ".join(compute.hand_counted)
+        notes.append(
+            f"MACs (measured): {kernels} ran as a fused CPU kernel that torch's flop "
+            "counter does not count; its products (QKᵀ and AV, 2·B·H·L·S·(E + Ev) FLOPs, "
+            "and a fused layer's projections) were counted by hand, as on the meta device"
+        )
+    if compute.unattributed:
+        notes.append(
+            f"MACs (measured): {compute.unattributed // 2:,} MACs ran directly in the "
+            "model's own forward and are in the total, not in a row (--functional shows them)"
+        )
+    return notes
 
 
 def _built_on(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:

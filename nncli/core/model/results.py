@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nncli.core.model.counting import MULT_ADDS_RULE
+from nncli.core.model.counting import MACS_RULE, MULT_ADDS_RULE
 
 # A softmax output's rows must sum to 1 within this (float32 rounding over a row).
 SUM_TOLERANCE = 1e-5
@@ -40,6 +40,12 @@ class LayerRow:
     # Rows deeper than --depth are folded into this one: its params, buffers and
     # mult-adds include theirs; ``folded`` says how many rows that was.
     folded: int = 0
+    # Measured compute (issue 17): multiply-accumulates of the aten ops this row ran
+    # itself (a container's own calls, not its children's), and flops = 2 × macs.
+    # None where nothing was measured (a config's summary). Not compared (``==``): a
+    # config's rows from arithmetic equal the hooked pass's rows without them.
+    macs: int | None = field(default=None, compare=False)
+    flops: int | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -81,6 +87,10 @@ class SummaryResult:
     model_spec: str | None = None  # --model SPEC as given; None for a config
     # Why the model was built for real instead of on the meta device, when it was.
     fallback: str | None = None
+    # Measured compute of the whole pass (None: not measured, a config's summary).
+    macs: int | None = None
+    flops: int | None = None
+    macs_rule: str = MACS_RULE
 
 
 @dataclass

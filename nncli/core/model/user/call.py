@@ -462,8 +462,12 @@ def build_module(
     seed: int | None,
     reserve: int = 0,
     what: str = "the model",
+    notes: list[str] | None = None,
 ) -> nn.Module:
     """The module NAME describes, built once. An instance is returned as it is.
+
+    A torch.compile'd module is replaced by the original it wraps, and ``notes`` (when
+    given) gets :data:`COMPILED_NOTE`.
 
     ``meta``: built under ``torch.device("meta")``, allocating nothing, init ops
     skipped. Exceptions from the user's constructor propagate as they are, for the
@@ -480,7 +484,7 @@ def build_module(
     from nncli.core.seed import seeded
 
     if target.kind == "instance":
-        return _check_module(target, target.obj)
+        return _check_module(target, target.obj, notes)
     check_kwargs(target, kwargs)
 
     def construct() -> Any:
@@ -492,7 +496,7 @@ def build_module(
 
     if meta:
         with user_output(), torch.device("meta"), skip_init_on_meta():
-            module = _check_module(target, construct())
+            module = _check_module(target, construct(), notes)
         if any(not t.is_meta for t in tensors(module)):
             # A tensor created with an explicit device="cpu": already allocated, but the
             # meta forward needs every tensor on meta.
@@ -511,7 +515,7 @@ def build_module(
             if budget.over:  # the meta tensors broke it: refuse with what was counted
                 _refuse(budget.total + reserve, device, what)
             raise _constructor_error(target, exc) from exc
-    module = _check_module(target, built)
+    module = _check_module(target, built, notes)
     if budget.over:
         _refuse(weight_bytes(module) + reserve, device, what)
         # It fits after all (temporaries were counted): build it again, unwatched, from
@@ -528,7 +532,7 @@ def _refuse(needed: int, device: str, what: str) -> None:
         ensure_fits(needed, where, what if where == device else f"{what} (built on the host first)")
 
 
-def _check_module(target: Target, built: Any) -> nn.Module:
+def _check_module(target: Target, built: Any, notes: list[str] | None = None) -> nn.Module:
     from torch import nn
 
     if not isinstance(built, nn.Module):
@@ -538,7 +542,39 @@ def _check_module(target: Target, built: Any) -> nn.Module:
             f"--model: {target.name}() returned {article} {noun}, not an nn.Module",
             hint="a factory must return the model",
         )
-    return built
+    original = compiled_original(built)
+    if original is None:
+        return built
+    if notes is not None and COMPILED_NOTE not in notes:
+        notes.append(COMPILED_NOTE)
+    return original
+
+
+COMPILED_NOTE = (
+    "the model is torch.compile'd: the original module is summarised and run eagerly "
+    "(compiling changes how the layers run, not what they are)"
+)
+
+
+def compiled_original(module: nn.Module) -> nn.Module | None:
+    """The module ``torch.compile(module)`` wrapped, or None for any other module.
+
+    torch.compile returns a wrapper whose only child is the original module (its
+    ``named_children()`` lists it); running our hooks through it makes dynamo trace them
+    and fail, so the original is what nncli summarises and runs.
+    """
+    if type(module).__name__ != "OptimizedModule":
+        return None
+    children = list(module.named_children())
+    if len(children) != 1 or children[0][0] != "_orig_mod":
+        return None
+    return children[0][1]
+
+
+def uncompiled(module: nn.Module) -> nn.Module:
+    """``module``, or the original module torch.compile wrapped (:func:`compiled_original`)."""
+    original = compiled_original(module)
+    return module if original is None else original
 
 
 def _constructor_error(target: Target, exc: BaseException) -> UsageError:

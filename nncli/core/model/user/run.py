@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from nncli.core.memory import ensure_fits
 from nncli.core.model.user.call import (
+    COMPILED_NOTE,
     build_module,
     call_user,
+    compiled_original,
     forward,
     forward_hint,
     module_device,
     tensors,
+    uncompiled,
     user_output,
     weight_bytes,
 )
@@ -71,15 +74,19 @@ def run_target(request: ModelRequest) -> ModelRunResult:
     the user's code guarded (:mod:`nncli.core.model.user.call`)."""
     prepared = prepare(request)
     target, specs, batch, device = prepared.target, prepared.specs, request.batch, request.device
+    built_notes: list[str] = []
     if target.kind == "instance":
-        model, where = target.obj, _instance_device(target.obj)
+        if compiled_original(target.obj) is not None:
+            built_notes.append(COMPILED_NOTE)
+        model = uncompiled(target.obj)
+        where = _instance_device(model)
         specs = specs or _infer(model, request)
         # Its weights exist already: only the inputs are new, where it lives.
         _ensure_fits(0, specs, batch, where, on_host=False)
         args, kw = _draw_inputs(specs, request, where, model)
     else:
         where = device
-        model, specs, args, kw = _build_and_draw(prepared)
+        model, specs, args, kw = _build_and_draw(prepared, built_notes)
     output: Any = forward(
         model,
         args,
@@ -96,7 +103,7 @@ def run_target(request: ModelRequest) -> ModelRunResult:
         outputs=_read_outputs(output, target.name),
         input_source=", ".join(request.input_files) if request.input_files else "random",
         drawn=[_drawn(s, request.vocab, model) for s in specs],
-        notes=_notes(target, specs, device, where),
+        notes=_notes(target, specs, device, where) + built_notes,
     )
 
 
@@ -177,7 +184,7 @@ def _what(specs: list[InputSpec], batch: int) -> str:
 
 
 def _build_and_draw(
-    prepared: Prepared,
+    prepared: Prepared, notes: list[str]
 ) -> tuple[nn.Module, list[InputSpec], tuple[Any, ...], dict[str, Any]]:
     """The seeded build, then the inputs, in one seeded stream (the tutorial's order).
 
@@ -199,6 +206,7 @@ def _build_and_draw(
             seed=None,  # seeded above: the inputs are drawn from the same stream
             reserve=input_bytes(specs, request.batch),
             what=_what(specs, request.batch),
+            notes=notes,
         )
         specs = specs or _infer(model, request)
         _ensure_fits(weight_bytes(model), specs, request.batch, request.device, on_host=True)

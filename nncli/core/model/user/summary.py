@@ -17,15 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from nncli.core.memory import ensure_fits, format_bytes
 from nncli.core.model.user.call import (
+    COMPILED_NOTE,
     MetaUnsupported,
     brief,
     buffer_copies,
     build_module,
     call_with,
+    compiled_original,
     forward,
     forward_hint,
     meta_copies,
     module_device,
+    uncompiled,
     weight_bytes,
 )
 from nncli.core.model.user.request import ModelRequest, Prepared, prepare
@@ -77,6 +80,7 @@ def summarize_target(
     if run.built_on is not None:
         result.built_on = run.built_on
     notes = [f"input shape inferred from {s.inferred_from}" for s in run.specs if s.inferred_from]
+    notes += run.notes
     if notes:
         result.extras.setdefault("notes", []).extend(notes)
     return result
@@ -94,12 +98,18 @@ class _Run:
         self.functional = functional if functional is not None else depth >= 3
         self.fallback: str | None = None
         self.built_on: str | None = None
+        self.notes: list[str] = []  # what the build noticed (a torch.compile'd model)
 
     def summarize(self) -> SummaryResult:
         if self.target.kind == "instance":
-            return self._instance(self.target.obj)
+            original = compiled_original(self.target.obj)
+            if original is not None:
+                self.notes.append(COMPILED_NOTE)
+            return self._instance(uncompiled(self.target.obj))
         try:
-            model = build_module(self.target, self.kwargs, meta=True, device="meta", seed=None)
+            model = build_module(
+                self.target, self.kwargs, meta=True, device="meta", seed=None, notes=self.notes
+            )
         except NncliError:
             raise
         except Exception as exc:  # the user's constructor: judged by the real build
@@ -203,6 +213,7 @@ class _Run:
             seed=request.seed,
             reserve=inputs + margin,
             what="a real build (its weights and buffers, the inputs and activations)",
+            notes=self.notes,
         )
         self._infer(model)
         self.built_on = request.device
