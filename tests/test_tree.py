@@ -51,7 +51,6 @@ MODULES = {
     "rnn_cell": (nn.RNNCell(4, 6), [3, 6]),
     "mha": (nn.MultiheadAttention(8, 2), [5, 2, 8]),  # in_proj_weight: "weight" in name
     "prelu": (nn.PReLU(3), [2, 3]),  # its parameter is named "weight"
-    "pruned": (pruned_linear(), [2, 4]),  # weight_orig + weight_mask: the mask's ones
 }
 
 
@@ -417,3 +416,14 @@ def test_tied_weights_mult_adds_count_the_whole_layer() -> None:
     )
     info = torchinfo.summary(tied, input_data=torch.zeros(2, 4), verbose=0)
     assert result.mult_adds == info.total_mult_adds == 2 * 20 * 2
+
+
+def test_a_pruned_weight_counts_its_dense_values() -> None:
+    """nncli's one rule for pruned weights (issue 17), on the meta and the real build
+    alike: the dense weight, where torchinfo counts the mask's ones."""
+    layer = pruned_linear()  # Linear(6, 4), 12 of its 24 weights zeroed
+    info = LayerInfo("x", layer, 1)
+    info.output_size = [2, 4]
+    info.calculate_macs()
+    assert info.macs == 2 * (12 + 4)  # torchinfo: the mask's ones
+    assert torchinfo_macs(layer, [2, 4]) == 2 * (24 + 4)  # nncli: the dense weight

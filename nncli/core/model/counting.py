@@ -32,7 +32,7 @@ def mult_adds(params: Iterable[tuple[str, int]], size: Sequence[int], conv: bool
     """torchinfo 1.8.0's ``calculate_macs`` for one call of a leaf layer.
 
     ``params`` are the layer's ``(name, count)`` pairs (a pruned weight already under
-    its plain name with its mask's ones); ``size`` is torchinfo's output size;
+    its plain name, counted dense: nncli's rule, see hooks.py); ``size`` is torchinfo's output size;
     ``conv``: torchinfo's test, "Conv" in the class name. A parameter named exactly
     ``weight`` or ``bias`` adds its count × ``size[0]``, or × ``size[0] × size[2] ×
     size[3] ...`` for a conv; any other whose name contains ``weight`` or ``bias`` (an

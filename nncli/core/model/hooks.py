@@ -20,8 +20,11 @@ Mult-adds follow torchinfo 1.8.0 exactly (``LayerInfo.calculate_macs`` and
   × ``size[0] × size[2] × size[3] ...`` when the class name contains ``Conv``;
   any other parameter whose name contains ``weight`` or ``bias`` (an RNN's
   ``weight_ih_l0``) adds its count × ``size[0] × size[1]``; other parameters add 0;
-* pruned weights (``weight_orig`` with a ``weight_mask`` buffer) count the mask's ones
-  and are treated as ``weight``.
+* pruned weights (``weight_orig`` with a ``weight_mask`` buffer) are treated as
+  ``weight`` and count all their values, zeroed or not (torchinfo counts the mask's
+  ones): torch stores and multiplies the dense weight, and a model built on meta has no
+  mask values to count, so both build paths give the same figure. :func:`pruning_note`
+  says how many values the masks zero, where they are known.
 
 nncli differs from torchinfo in one count on purpose: a parameter shared by two
 modules (tied embeddings) is counted once in ``total_params``, where torchinfo 1.8
@@ -303,15 +306,49 @@ def _numel(param: torch.Tensor) -> int:
 
 
 def _param_count(module: nn.Module, name: str, param: torch.Tensor) -> tuple[int, str]:
-    """torchinfo's ``get_param_count``: a pruned weight counts its mask's ones."""
+    """torchinfo's ``get_param_count``, except that a pruned weight (``weight_orig`` with
+    a ``weight_mask``) counts all its values, as ``weight``: pruning zeroes values, it
+    does not remove them, and the count is then the same on meta and on a real build."""
     import torch
 
     if name.endswith("_orig"):
         mask = getattr(module, f"{name[:-5]}_mask", None)
         if isinstance(mask, torch.Tensor):
-            ones = mask.numel() if mask.is_meta else int(mask.sum())
-            return ones, name[:-5]
+            return _numel(param), name[:-5]
     return _numel(param), name
+
+
+def pruning_note(model: nn.Module) -> str | None:
+    """What the ``torch.nn.utils.prune`` masks of ``model`` zero, or None if it has none:
+    "pruned (torch.nn.utils.prune): 2 weights, masks zero 16 of their 32 values; ...",
+    or, where a mask is on meta, that the zeros are unknown."""
+    import torch
+
+    pruned = zeros = values = 0
+    unknown = False
+    for module in model.modules():
+        for name, param in module.named_parameters(recurse=False):
+            mask = getattr(module, f"{name[:-5]}_mask", None) if name.endswith("_orig") else None
+            if not isinstance(mask, torch.Tensor):
+                continue
+            pruned += 1
+            values += _numel(param)
+            if mask.is_meta:
+                unknown = True
+            else:
+                zeros += mask.numel() - int(torch.count_nonzero(mask))
+    if not pruned:
+        return None
+    weights = f"{pruned} weight{'s' if pruned != 1 else ''}"
+    zeroed = (
+        "how many values the masks zero is unknown (they were made on the meta device)"
+        if unknown
+        else f"the masks zero {zeros:,} of their {values:,} values"
+    )
+    return (
+        f"pruned (torch.nn.utils.prune): {weights}; parameters, mult-adds and MACs count the dense "
+        f"weights (zeroed values too: torch stores and multiplies them); {zeroed}"
+    )
 
 
 def torchinfo_macs(module: nn.Module, size: list[int]) -> int:

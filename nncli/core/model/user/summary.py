@@ -13,6 +13,8 @@ for them: a library the user's code imports must get the real modules.
 
 from __future__ import annotations
 
+import contextlib
+import re
 from typing import TYPE_CHECKING, Any
 
 from nncli.core.memory import ensure_fits, format_bytes
@@ -32,9 +34,12 @@ from nncli.core.model.user.call import (
     weight_bytes,
 )
 from nncli.core.model.user.request import ModelRequest, Prepared, prepare
-from nncli.errors import NncliError
+from nncli.errors import NncliError, RuntimeFailure
 
 if TYPE_CHECKING:
+    import traceback
+    from collections.abc import Iterator
+
     from torch import nn
 
     from nncli.core.model.results import SummaryResult
@@ -80,7 +85,7 @@ def summarize_target(
     if run.built_on is not None:
         result.built_on = run.built_on
     notes = [f"input shape inferred from {s.inferred_from}" for s in run.specs if s.inferred_from]
-    notes += run.notes
+    notes += run.notes + _model_notes(run.model, on_meta=run.built_on == "meta")
     if notes:
         result.extras.setdefault("notes", []).extend(notes)
     return result
@@ -99,6 +104,7 @@ class _Run:
         self.fallback: str | None = None
         self.built_on: str | None = None
         self.notes: list[str] = []  # what the build noticed (a torch.compile'd model)
+        self.model: nn.Module | None = None  # the module summarised
 
     def summarize(self) -> SummaryResult:
         if self.target.kind == "instance":
@@ -121,7 +127,7 @@ class _Run:
             self.built_on = "meta"
             return self._summarize(model, args, kw, meta=True)
         except MetaUnsupported as exc:
-            self.fallback = f"forward does not run on meta tensors: {brief(exc.cause)}"
+            self.fallback = _meta_stopped(exc.cause, self._masks())
             return self._real(model)
 
     def _infer(self, model: nn.Module) -> None:
@@ -155,6 +161,8 @@ class _Run:
         """hooks.summarize_module through the guarded forward; ``state``: the tensors used
         in place of an instance's own (see :func:`call.call_with`)."""
         from nncli.core.model.hooks import summarize_module
+
+        self.model = model
 
         def summary() -> SummaryResult:
             return summarize_module(
@@ -202,9 +210,10 @@ class _Run:
             if meta_model is not None
             else "a real build (the inputs and activations; the weights' size is unknown)"
         )
-        ensure_fits(needed + margin, "cpu", what)  # built on the CPU, then moved
-        if request.device != "cpu":
-            ensure_fits(needed + margin, request.device, what)
+        with self._refusal():
+            ensure_fits(needed + margin, "cpu", what)  # built on the CPU, then moved
+            if request.device != "cpu":
+                ensure_fits(needed + margin, request.device, what)
         model = build_module(
             self.target,
             self.kwargs,
@@ -220,6 +229,20 @@ class _Run:
         args, kw = self._inputs(request.device, model)
         return self._summarize(model, args, kw, meta=False)
 
+    def _masks(self) -> list[str]:
+        """The inputs named like an attention mask."""
+        return [s.name for s in self.specs if s.name and "mask" in s.name.lower()]
+
+    @contextlib.contextmanager
+    def _refusal(self) -> Iterator[None]:
+        """A real build refused for memory says why it was needed (the fallback)."""
+        try:
+            yield
+        except RuntimeFailure as exc:
+            if self.fallback is None:
+                raise
+            raise RuntimeFailure(f"{exc}. It was needed because {self.fallback}") from exc
+
     def _instance(self, model: nn.Module) -> SummaryResult:
         """An instance: meta copies in place of its tensors for the pass; for real on its
         own device (buffers copied, so a forward cannot change them) if meta fails."""
@@ -231,14 +254,112 @@ class _Run:
             self.built_on = "meta"
             return self._summarize(model, args, kw, meta=True, state=meta_copies(model))
         except MetaUnsupported as exc:
-            self.fallback = f"forward does not run on meta tensors: {brief(exc.cause)}"
+            self.fallback = _meta_stopped(exc.cause, self._masks())
         where = module_device(model)
         needed = input_bytes(self.specs, self.request.batch) + weight_bytes(
             model, buffers_only=True
         )
         needed += needed // FALLBACK_MARGIN_FRACTION + FALLBACK_MARGIN_BYTES
-        ensure_fits(needed, where, "running the instance for real (its inputs and activations)")
+        with self._refusal():
+            ensure_fits(needed, where, "running the instance for real (its inputs and activations)")
         self.built_on = where
         self.fallback = f"{self.fallback}; run on its own device ({where})"
         args, kw = self._inputs(where, model)
         return self._summarize(model, args, kw, meta=False, state=buffer_copies(model))
+
+
+# --- what the meta pass may hide ------------------------------------------------------
+
+# A forward that branches on where its input is: x.device.type, x.is_cuda, x.device == ...
+# (x.device used only to place a tensor is no branch).
+_DEVICE_BRANCH = re.compile(
+    r"\.is_(?:cuda|cpu|mps|xpu|meta)\b|\bdevice\.type\b|\.device\s*(?:[!=]=|\bin\b|\bis\b)"
+    r"|(?:[!=]=|\bin\b|\bis\b)\s*[\w.]*\.device\b"
+)
+
+DEVICE_BRANCH_NOTE = (
+    "the forward of {where} reads the input's device ({what}); on the meta device it may "
+    "take another branch than on the CPU, so shapes and counts may differ from a real run "
+    "(nncli has no option to force a real build: run the model on the CPU to compare)"
+)
+
+
+def _model_notes(model: nn.Module | None, *, on_meta: bool) -> list[str]:
+    """Pruning masks, and a forward that branches on the device when the pass ran on meta."""
+    from nncli.core.model.hooks import pruning_note
+
+    if model is None:
+        return []
+    notes = [note] if (note := pruning_note(model)) else []
+    if on_meta and (branch := _device_branch(model)):
+        notes.append(DEVICE_BRANCH_NOTE.format(where=branch[0], what=branch[1]))
+    return notes
+
+
+def _device_branch(model: nn.Module) -> tuple[str, str] | None:
+    """(the class, the code) of the first of the model's own forwards (torch's are skipped)
+    whose source reads the input's device in a test; read with inspect, nothing run."""
+    import inspect
+
+    seen: set[type] = set()
+    for module in model.modules():
+        cls = type(module)
+        if cls in seen or cls.__module__.split(".")[0] == "torch":
+            continue
+        seen.add(cls)
+        try:
+            source = inspect.getsource(cls.forward)
+        except (OSError, TypeError):  # no source: built in, or made at run time
+            continue
+        if found := _DEVICE_BRANCH.search(source):
+            return cls.__name__, found.group(0).strip()
+    return None
+
+
+def _meta_stopped(cause: BaseException, masks: list[str]) -> str:
+    """The fallback's reason, naming the call that stopped the meta pass and where:
+    "forward does not run on meta tensors: Tensor.item() in model.py:12 (<message>)";
+    an ``.item()`` with a mask among the inputs (``masks``: Hugging Face's attention-mask
+    handling reads its values) suggests leaving the mask out."""
+    import traceback
+
+    reason = f"forward does not run on meta tensors: {brief(cause)}"
+    frame = _user_frame(traceback.extract_tb(cause.__traceback__))
+    if frame is None:
+        return reason
+    named = re.search(r"\b(Tensor\.\w+\(\))", str(cause))
+    call = named.group(1) if named else (frame.line or "a call").strip()
+    where = f"{_short(frame.filename)}:{frame.lineno}"
+    reason = f"forward does not run on meta tensors: {call} in {where} ({brief(cause)})"
+    if call == "Tensor.item()" and masks:
+        reason += (
+            f"; the mask handling reads a value: leave {', '.join(masks)} out "
+            "(give only the input ids) to keep the pass on the meta device"
+        )
+    return reason
+
+
+def _user_frame(frames: traceback.StackSummary) -> traceback.FrameSummary | None:
+    """The last frame of the traceback in neither torch nor nncli: the user's call."""
+    import os
+
+    import torch
+
+    import nncli
+
+    skipped = tuple(
+        os.path.dirname(os.path.abspath(m.__file__ or "")) + os.sep for m in (torch, nncli)
+    )
+    own = [f for f in frames if not os.path.abspath(f.filename).startswith(skipped)]
+    return own[-1] if own else None
+
+
+def _short(path: str) -> str:
+    """A path relative to the working directory where it is under it, else its name."""
+    import os
+
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive
+        return os.path.basename(path)
+    return os.path.basename(path) if relative.startswith("..") else relative
