@@ -188,9 +188,11 @@ def test_input_and_batch_cannot_be_combined(cli, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("batch", ["0", "-1"])
 def test_batch_must_be_at_least_one(cli, batch: str) -> None:
+    """A config's batch is at least 1; --batch 0 (no batch dimension) is --model's."""
     out = cli("run", "--batch", batch)
     assert out.exit_code == 2
-    assert "--batch must be at least 1" in out.stderr
+    expected = "applies to --model only" if batch == "0" else "--batch must be at least 1"
+    assert expected in out.stderr
 
 
 def test_a_batch_too_large_is_refused_before_allocating(

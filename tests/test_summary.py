@@ -183,7 +183,11 @@ def test_bad_batch_is_a_usage_error(cli, batch: str) -> None:
     out = cli("summary", "--batch", batch)
     assert out.exit_code == 2
     assert "Error:" in out.stderr and "--batch" in out.stderr
-    if batch != "x":
+    if batch == "0":  # --batch 0 (no batch dimension) is for --model inputs only
+        assert "--batch 0 (inputs without a batch dimension) applies to --model only" in (
+            out.stderr
+        )
+    elif batch != "x":  # a config's batch is at least 1
         assert f"--batch must be at least 1, got {batch}" in out.stderr
 
 

@@ -136,6 +136,20 @@ def check_at_least(option: str, value: int, minimum: int = 1) -> int:
     return check_int(option, value, minimum)
 
 
+def check_batch(batch: int | None, model: str | None) -> None:
+    """``--batch``: at least 1, or 0 (no batch dimension) for a --model."""
+    if batch is None:
+        return
+    if batch == 0 and model is None:
+        from nncli.errors import UsageError
+
+        raise UsageError(
+            "--batch 0 (inputs without a batch dimension) applies to --model only",
+            hint="a config model's input always has the batch first; give --batch 1 or more",
+        )
+    check_int("--batch", batch, 0 if model is not None else 1)
+
+
 # --- Config models and checkpoints: shared by summary and run ---------------------------
 
 WeightsOpt = Annotated[
@@ -208,7 +222,8 @@ InputSizeOpt = Annotated[
         metavar="DIMS",
         help=(
             "One sample's shape, without the batch: 3,224,224. Repeat it for a model with "
-            "several inputs; NAME=DIMS passes them by name (keyword arguments, or one dict)."
+            "several inputs; NAME=DIMS passes them by name (keyword arguments, or one dict), "
+            "after any positional ones. An empty DIMS (lengths=) is one scalar per sample."
         ),
         rich_help_panel=_MODEL_PANEL,
         show_default=False,

@@ -17,7 +17,7 @@ from nncli.commands._options import (
     SeedOpt,
     VocabOpt,
     WeightsOpt,
-    check_at_least,
+    check_batch,
     check_model_options,
     check_seed,
     model_and_weights,
@@ -77,7 +77,13 @@ def run(
     batch: Annotated[
         int | None,
         typer.Option(
-            "--batch", "-b", help="Rows of N(0, 1) input.  [default: 5]", show_default=False
+            "--batch",
+            "-b",
+            help=(
+                "Rows of N(0, 1) input; 0 with --model: no batch dimension, each input is "
+                "exactly its --input-size.  [default: 5]"
+            ),
+            show_default=False,
         ),
     ] = None,
     seed: SeedOpt = 0,
@@ -114,8 +120,7 @@ def run(
     With --model, your own nn.Module is built for real under the seed and run once on
     seeded random inputs of the --input-size shapes (or on --input .npy files).
     """
-    if batch is not None:
-        check_at_least("--batch", batch)
+    check_batch(batch, model)
     check_seed(seed)
     check_model_options(
         model,

@@ -37,7 +37,10 @@ BatchOpt = Annotated[
     typer.Option(
         "--batch",
         "-b",
-        help="Batch size shown in the shapes (as torchsummary's batch_size).  [default: 5]",
+        help=(
+            "Batch size shown in the shapes (as torchsummary's batch_size); 0 with --model: "
+            "no batch dimension, each input is exactly its --input-size.  [default: 5]"
+        ),
         show_default=False,
     ),
 ]
@@ -125,11 +128,10 @@ def summary(
     Exit codes: 0 printed (and within budget), 1 a budget exceeded or a runtime failure,
     2 bad input.
     """
-    from nncli.commands._options import check_at_least, check_model_options
+    from nncli.commands._options import check_at_least, check_batch, check_model_options
     from nncli.core.model.budgets import parse_count, parse_memory
 
-    if batch is not None:
-        check_at_least("--batch", batch)
+    check_batch(batch, model)
     check_at_least("--depth", depth)
     check_model_options(
         model,

@@ -1,10 +1,13 @@
 """The inputs of a user's own model (``--model``): sizes, dtypes, vocabulary, .npy files.
 
 ``--input-size`` gives one sample's shape without the batch (``3,224,224``, or
-``NAME=3,224,224`` for a named input), ``--dtype`` each input's dtype, ``--vocab``
-the range random integer ids are drawn from, and ``--input FILE.npy`` real data
-whose first dimension is the batch. Every problem is a usage error naming the
-option and the value (or the file).
+``NAME=3,224,224`` for a named input; positional ones first, then named ones, as
+``forward(*positional, **named)``; an empty DIMS is one scalar per sample, shape
+``[batch]``, as pack_padded_sequence's lengths), ``--dtype`` each input's dtype,
+``--vocab`` the range random integer ids are drawn from, and ``--input FILE.npy``
+real data whose first dimension is the batch. ``--batch 0`` (:data:`UNBATCHED`)
+adds no batch dimension: every input is exactly its DIMS. Every problem is a usage
+error naming the option and the value (or the file).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ FLOAT_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64"})
 DEFAULT_DTYPE = "float32"
 DEFAULT_VOCAB = 2  # integer inputs of a model without an nn.Embedding: 0 or 1
 SIZE_EXAMPLE = "--input-size 3,224,224"
+UNBATCHED = 0  # --batch 0: the inputs have no batch dimension
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DIM = re.compile(r"[0-9]+")
 
@@ -78,7 +82,10 @@ class InputSpec:
     inferred_from: str | None = None
 
     def full_shape(self, batch: int) -> tuple[int, ...]:
-        """The shape with the batch: the file's own batch for an --input file."""
+        """The shape with the batch: the file's own batch for an --input file; no
+        batch dimension at all when ``batch`` is :data:`UNBATCHED`."""
+        if self.batch is None and batch == UNBATCHED:
+            return self.shape
         return (self.batch if self.batch is not None else batch, *self.shape)
 
     def describe(self, batch: int) -> dict[str, Any]:
@@ -111,7 +118,7 @@ def parse_inputs(
             )
         return _file_inputs(files)
     parsed = [_parse_size(text) for text in sizes]
-    _check_names([name for name, _ in parsed], "--input-size")
+    _check_names([name for name, _ in parsed], "--input-size", sizes)
     dtype_list = assign_dtypes([name for name, _ in parsed], dtype_texts)
     return [
         InputSpec(name, shape, dtype)
@@ -120,10 +127,13 @@ def parse_inputs(
 
 
 def _parse_size(text: str) -> tuple[str | None, tuple[int, ...]]:
-    """``"3,224,224"`` -> (None, (3, 224, 224)); ``"x=16"`` -> ("x", (16,))."""
+    """``"3,224,224"`` -> (None, (3, 224, 224)); ``"x=16"`` -> ("x", (16,));
+    ``"lengths="`` -> ("lengths", ()): one scalar per sample."""
     name, dims = _split_name(text, "--input-size")
+    if not dims.strip():
+        return name, ()
     parts = [p.strip() for p in dims.split(",")]
-    if not dims.strip() or any(not p for p in parts):
+    if any(not p for p in parts):
         raise UsageError(
             f"--input-size {text!r}: give the sample's dimensions separated by commas",
             hint=f"e.g. {SIZE_EXAMPLE} (the batch comes from --batch)",
@@ -155,14 +165,22 @@ def _split_name(text: str, option: str) -> tuple[str | None, str]:
     return name, value
 
 
-def _check_names(names: list[str | None], option: str) -> None:
-    """All inputs named or none; no name twice."""
+def _check_names(names: list[str | None], option: str, texts: list[str] | None = None) -> None:
+    """Positional inputs (no name) first, then named ones; no name twice.
+
+    ``texts`` are the values as given, to name a positional one that follows a named one.
+    """
+    first_named = next((i for i, n in enumerate(names) if n is not None), len(names))
+    for index in range(first_named, len(names)):
+        if names[index] is None:
+            given = repr(texts[index]) if texts else f"number {index + 1}"
+            raise UsageError(
+                f"{option} {given}: an input without a name comes after the named input "
+                f"{names[first_named]!r}",
+                hint="give the positional inputs first, in order, then NAME=... ones "
+                "(forward(*positional, **named))",
+            )
     named = [n for n in names if n is not None]
-    if named and len(named) != len(names):
-        raise UsageError(
-            f"{option}: name every input or none (got {len(named)} named of {len(names)})",
-            hint="NAME=... passes inputs by name; without names they are passed in order",
-        )
     seen: set[str] = set()
     for name in named:
         if name in seen:
@@ -335,15 +353,18 @@ def make_inputs(
 
     On ``meta``: empty meta tensors. Otherwise seeded random values drawn on the CPU
     and then moved, so a seed gives the same numbers on every device: floats from
-    N(0, 1), integers from [0, vocab), bools 0/1; an --input file's own data.
-    Named inputs become keyword arguments when forward() has parameters of those
-    names (or **kwargs), else one dict argument.
+    N(0, 1), integers from [0, vocab) (a per-sample integer scalar, an empty DIMS,
+    from [1, vocab): see :func:`_make_one`), bools 0/1; an --input file's own data.
+    Positional inputs come first; named ones become keyword arguments. When every
+    input is named and forward() has no parameters of those names (nor **kwargs),
+    they are passed as one dict argument. ``batch`` :data:`UNBATCHED` (0) adds no
+    batch dimension.
     """
     import torch
 
     from nncli.core.seed import seeded
 
-    check_int("--batch", batch)
+    check_int("--batch", batch, minimum=UNBATCHED)
     check_input_sizes(specs, batch)
     meta = torch.device(device).type == "meta"
     if vocab is not None:
@@ -373,19 +394,50 @@ def _make_one(spec: InputSpec, batch: int, *, meta: bool, vocab: int) -> torch.T
         return torch.randn(shape, dtype=dtype, device="cpu")
     if spec.dtype == "bool":
         return torch.randint(0, 2, shape, device="cpu").bool()
-    return torch.randint(0, vocab, shape, dtype=dtype, device="cpu")
+    low, high = integer_range(spec, vocab)
+    return torch.randint(low, high, shape, dtype=dtype, device="cpu")
+
+
+def integer_range(spec: InputSpec, vocab: int) -> tuple[int, int]:
+    """The half-open range ``[low, high)`` random integers of ``spec`` are drawn from.
+
+    Ids come from [0, vocab). One integer per sample (an empty DIMS) is most often a
+    length, as pack_padded_sequence's, which must be at least 1: those come from
+    [1, vocab) (still a valid index below every embedding's size), so --vocab L+1
+    gives lengths 1..L. With vocab 1 only 0 is possible.
+    """
+    if not spec.shape and vocab >= 2:
+        return 1, vocab
+    return 0, vocab
 
 
 def _arrange(
     specs: list[InputSpec], tensors: list[Any], model: nn.Module | None
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     names = [s.name for s in specs]
-    if not names or any(n is None for n in names):
-        return tuple(tensors), {}
-    named = dict(zip([n for n in names if n is not None], tensors, strict=True))
+    positional = tuple(t for n, t in zip(names, tensors, strict=True) if n is None)
+    named = {n: t for n, t in zip(names, tensors, strict=True) if n is not None}
+    if not named:
+        return positional, {}
     if model is not None and _takes_keywords(model, list(named)):
-        return (), named
+        return positional, named
+    if positional:  # mixed: forward(*positional, **named) is the only reading
+        known = _keyword_names(model) if model is not None else []
+        if known:
+            missing = next(n for n in named if n not in known)
+            raise unknown_name("input in --input-size", missing, known)
+        return positional, named
     return (named,), {}
+
+
+def _keyword_names(model: nn.Module) -> list[str]:
+    """forward()'s parameters that can be passed by keyword."""
+    by_keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return []
+    return [n for n, p in params.items() if p.kind in by_keyword]
 
 
 def _takes_keywords(model: nn.Module, names: list[str]) -> bool:

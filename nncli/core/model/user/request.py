@@ -66,4 +66,22 @@ def prepare(request: ModelRequest) -> Prepared:
     kwargs = parse_model_kwargs(request.kwargs_text)
     check_kwargs(target, kwargs)  # before anything runs: the signature is in the message
     specs = parse_inputs(list(request.input_sizes), list(request.dtypes), list(request.input_files))
+    _check_unbatched(request, specs)
     return Prepared(request, target, kwargs, specs)
+
+
+def _check_unbatched(request: ModelRequest, specs: list[InputSpec]) -> None:
+    """``--batch 0`` (no batch dimension) with an empty DIMS would be a 0-d input: refused,
+    as an empty DIMS means one scalar per sample and there are no samples."""
+    from nncli.core.model.user.inputs import UNBATCHED
+    from nncli.errors import UsageError
+
+    if request.batch != UNBATCHED:
+        return
+    for text, spec in zip(request.input_sizes, specs, strict=False):
+        if not spec.shape:
+            raise UsageError(
+                f"--input-size {text!r}: an empty DIMS is one value per sample, and "
+                "--batch 0 has no batch dimension",
+                hint="give the input's own shape (e.g. 1), or a --batch of 1 or more",
+            )

@@ -136,7 +136,7 @@ def _notes(target: Target, specs: list[InputSpec], device: str, where: str) -> l
 
 def _drawn(spec: InputSpec, vocab: int | None, model: nn.Module) -> str:
     """How ``make_inputs`` made this input (its rules, stated once here for the output)."""
-    from nncli.core.model.user.inputs import FLOAT_DTYPES, default_vocab
+    from nncli.core.model.user.inputs import FLOAT_DTYPES, default_vocab, integer_range
 
     if spec.path is not None:
         return f"from {spec.path}"
@@ -145,7 +145,8 @@ def _drawn(spec: InputSpec, vocab: int | None, model: nn.Module) -> str:
     if spec.dtype == "bool":
         return "random 0 or 1"
     ids = vocab if vocab is not None else default_vocab(model)
-    return f"random integers in [0, {ids:,})"
+    low, high = integer_range(spec, ids)
+    return f"random integers in [{low:,}, {high:,})"
 
 
 def _infer(model: nn.Module, request: ModelRequest) -> list[InputSpec]:
