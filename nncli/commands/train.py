@@ -9,6 +9,7 @@ what the user varied.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -594,7 +595,7 @@ def _train_all(
     names = run_names([p.config for p in plans], ds.name)
     for index, (plan, name) in enumerate(zip(plans, names, strict=True), 1):
         label = f"train {name}" + (f" ({index}/{len(plans)})" if len(plans) > 1 else "")
-        bar_cm = _no_bar() if silent else progress(label)
+        bar_cm = contextlib.nullcontext() if silent else progress(label)
         with bar_cm as step:
             callback = _progress_callback(step) if step is not None else None
             result = train_one(
@@ -612,14 +613,6 @@ def _train_all(
         if result.interrupted:
             return runs, True
     return runs, False
-
-
-class _no_bar:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _progress_callback(step: Any) -> Any:

@@ -235,7 +235,7 @@ def train_document(
             else {"mean": list(standardization.mean), "std": list(standardization.std)},
             "chance_accuracy": None if ds.task == "regression" else chance_accuracy(ds),
         },
-        "baseline": None if baseline is None else dataclasses.asdict(baseline),
+        "baseline": None if baseline is None else baseline.as_dict(),
         "files": dict(files),
         "runs": [run_document(run, ds) for run in runs],
         "gates": list(gates or []),
@@ -285,6 +285,7 @@ def run_document(run: TrainRun, ds: Dataset) -> dict[str, Any]:
         "interrupted": run.interrupted,
         "seconds": run.seconds,
         "steps_per_second": run.steps_per_second,
+        "threads": run.threads,
     }
 
 

@@ -41,7 +41,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -78,7 +78,6 @@ from nncli.core.train.verdict import (
     chance_accuracy,
     dead_share,
     judge,
-    learned_accuracy,
 )
 from nncli.errors import UsageError, unknown_name
 from nncli.limits import check_int
@@ -459,7 +458,6 @@ def estimate_run(
         x_test = _as_input(dataset.x_test[:rows], spec).to(dev)
         y_test = task.target(dataset.y_test[:rows], dev)
         eval_seconds = _fastest(now, lambda: evaluate(model, loss_fn, task, x_test, y_test))
-        step_with.signals.remove()
     return RunEstimate(runs, epochs, steps, step_seconds, eval_seconds * n_test / rows)
 
 
@@ -719,7 +717,6 @@ def _fit(
         steps_per_second=steps / seconds if seconds > 0 else 0.0,
         initial_loss=initial_loss,
     )
-    step_with.signals.remove()
     if task.kind == "regression" and history and not _diverged(history[-1]):
         result.test_r2 = history[-1].test_r2
     return result
@@ -777,16 +774,10 @@ class _Step:
     interrupt: _Interrupt
     outputs: int  # the model's output width
     fold: bool = False  # batch norm: a last single row joins the batch before it
-    probe: _Probe | None = None  # the signal norms' hooks (None: built from linears)
+    signals: _Probe = field(init=False)  # the signal norms of the linears, on sampled steps
 
     def __post_init__(self) -> None:
-        if self.probe is None:
-            self.probe = _Probe(self.linears)
-
-    @property
-    def signals(self) -> _Probe:
-        assert self.probe is not None
-        return self.probe
+        self.signals = _Probe(self.linears)
 
 
 class _Probe:
@@ -1096,7 +1087,6 @@ __all__ = [
     "estimate_bytes",
     "estimate_run",
     "judge",
-    "learned_accuracy",
     "long_run_warning",
     "model_spec",
     "outputs",

@@ -396,11 +396,6 @@ def r2_bar(baseline: Baseline | None = None) -> float:
     return min(LEARNED_R2, max(base - BASELINE_R2_MARGIN, base / 2))
 
 
-def learned_accuracy(ds: Dataset, baseline: Baseline | None = None) -> float:
-    """The old name of :func:`accuracy_bar`."""
-    return accuracy_bar(ds, baseline)
-
-
 def _bar_words(ds: Dataset, baseline: Baseline | None) -> str:
     parts = [f"chance {chance_accuracy(ds):.3f}"]
     if baseline is not None and baseline.test_accuracy is not None:
