@@ -26,6 +26,7 @@ from nncli.render.fit import (
     natural_width,
     pack,
     packed,
+    stacked,
 )
 from nncli.render.tables import new_table
 from tests.conftest import Invoke
@@ -187,6 +188,72 @@ def test_a_fitted_table_never_splits_a_word(rows: list[list[str]], width: int) -
     for row in rows:
         for word in " ".join(row).split():
             assert word in words, (word, lines)
+
+
+# ------------------------------------------------------------------ stacked printing
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.lists(CELLS, min_size=3, max_size=3), min_size=2, max_size=6),
+    width=st.sampled_from([40, 60, 80, 120]),
+    no_wrap=st.lists(st.booleans(), min_size=3, max_size=3),
+    right=st.lists(st.booleans(), min_size=3, max_size=3),
+    fitted=st.booleans(),
+    newline=st.booleans(),
+    dim=st.lists(st.booleans(), min_size=6, max_size=6),
+)
+def test_a_stacked_table_prints_what_rich_prints(
+    rows: list[list[str]],
+    width: int,
+    no_wrap: list[bool],
+    right: list[bool],
+    fitted: bool,
+    newline: bool,
+    dim: list[bool],
+) -> None:
+    """The fast path prints the same characters as rich's own, row for row: cells that
+    fit, cells rich wraps, cells with a line break, no_wrap columns cropped, right-justified
+    numbers, fitted widths and rich's own."""
+
+    def table() -> Table:
+        made = new_table()
+        for i, header in enumerate(("a", "b", "c")):
+            made.add_column(header, no_wrap=no_wrap[i], justify="right" if right[i] else "left")
+        for r, row in enumerate(rows):
+            cells = [cell.replace(" ", "\n", 1) if newline and r == 1 else cell for cell in row]
+            made.add_row(*cells, style="dim" if dim[r] else None)
+        if fitted:
+            fit(made, console(width))
+        return made
+
+    assert printed(stacked(table(), console(width)), width) == printed(table(), width)
+
+
+def test_stacked_keeps_each_rows_style_on_its_lines() -> None:
+    made = new_table()
+    made.add_column("a")
+    made.add_row("plain")
+    made.add_row("dimmed", style="dim")
+    out = Console(file=io.StringIO(), width=40, force_terminal=True, color_system="standard")
+    one = stacked(made, out)
+    assert one is not made and len(one.rows) == 1
+    out.print(one)
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b[2mdimmed" in text and "\x1b[2mplain" not in text
+
+
+def test_stacked_leaves_tables_it_cannot_match_as_they_are() -> None:
+    styled = new_table(row_styles=["dim", ""])
+    styled.add_column("a")
+    styled.add_row("x")
+    styled.add_row("y")
+    assert stacked(styled, console(40)) is styled
+    rich_cell = new_table()
+    rich_cell.add_column("a")
+    rich_cell.add_row(Text("x"))
+    rich_cell.add_row("y")
+    assert stacked(rich_cell, console(40)) is rich_cell
 
 
 # ------------------------------------------------------------------ the commands at 80

@@ -1,6 +1,7 @@
 """Models as people bring them (issue 17 section 2): pruned weights count the same on both
 build paths, a forward that branches on the device is flagged when the pass ran on meta,
-and a meta pass stopped by ``.item()`` names the call and where it was made.
+a meta pass stopped by ``.item()`` names the call and where it was made, and a factory
+that imports its library when called finds it and leaves it real.
 
 References: hand counts of the two Linear layers, the masks' zeros counted by torch on the
 instance itself, and the model's own forward run on the CPU."""
@@ -183,3 +184,63 @@ def test_a_refused_real_build_says_which_call_needed_it(
         message
     )
     assert "leave attention_mask out" in message
+
+
+# --- a factory that imports its library when it is called ----------------------------
+
+LAZY = Path(__file__).parent / "models" / "lazy" / "lazy_factory.py"
+HELPER = "nncli_lazy_helper"
+
+
+@pytest.fixture
+def fresh_helper():  # type: ignore[no-untyped-def]
+    """The helper imported by nobody yet, and forgotten again afterwards."""
+    import sys
+
+    sys.modules.pop(HELPER, None)
+    path = list(sys.path)
+    yield
+    assert sys.path == path  # the folder put first for the build is gone again
+    sys.modules.pop(HELPER, None)
+
+
+@pytest.mark.parametrize("name", ["build", "Built"])
+def test_a_lazily_imported_sibling_library_is_found_and_left_real(
+    cli, fresh_helper, name: str
+) -> None:
+    """The factory's `import` runs while the model is built, after its file was imported:
+    the file's folder is on sys.path then too, and the library is imported off meta, so
+    its import-time tensor is the CPU tensor a plain import makes (not a meta one for
+    the rest of the process). Parameters: fc 4×2 + 2."""
+    import sys
+
+    out = cli("summary", "--model", f"{LAZY}:{name}", "--input-size", "4", "--json")
+    assert out.exit_code == 0, out.stderr
+    doc = out.json()
+    assert doc["built_on"] == "meta" and doc["total_params"] == 4 * 2 + 2
+    helper = sys.modules[HELPER]
+    assert type(helper).__name__ == "module"  # the library itself, no stand-in
+    assert helper.TABLE.device.type == "cpu"
+    assert helper.TABLE.tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_the_run_of_a_lazy_factory_equals_the_hand_written_call(cli, fresh_helper) -> None:
+    out = cli("run", "--model", f"{LAZY}:build", "--input-size", "4", "--batch", "3", "--json")
+    assert out.exit_code == 0, out.stderr
+    import sys
+
+    torch.manual_seed(0)
+    model = sys.modules[HELPER].Scaled().eval()
+    x = torch.randn(3, 4)
+    with torch.no_grad():
+        expected = model(x)
+    torch.testing.assert_close(torch.tensor(out.json()["output"]), expected)
+
+
+def test_lazy_imports_are_read_from_the_source() -> None:
+    from nncli.core.model.user.target import lazy_imports
+    from tests.models.lazy import lazy_factory
+
+    assert lazy_imports(lazy_factory.build) == [HELPER]
+    assert lazy_imports(lazy_factory.Built) == [HELPER, f"{HELPER}.Scaled"]
+    assert lazy_imports(len) == []  # no source: nothing to import

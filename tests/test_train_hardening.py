@@ -349,7 +349,8 @@ def test_the_estimate_changes_nothing_in_the_run(cli, monkeypatch):
 def test_the_issues_run_warns_at_once_and_ctrl_c_ends_it():
     """The real process: the warning comes before training, and Ctrl-C still stops it."""
     env = {**os.environ, "NO_COLOR": "1", "NNCLI_DEVICE": "cpu"}
-    args = ["train", "xor", "--samples", "4", "--epochs", "1000000", "--batch", "1", "--quiet"]
+    # 40 rows, a million epochs of one-row steps: estimated at many minutes on any machine
+    args = ["train", "xor", "--samples", "40", "--epochs", "1000000", "--batch", "1", "--quiet"]
     with subprocess.Popen(
         [sys.executable, "-m", "nncli", *args],
         stdout=subprocess.PIPE,

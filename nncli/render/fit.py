@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from copy import copy
 from typing import Literal, TypeVar
 
 from rich.cells import cell_len
 from rich.console import Console
 from rich.measure import Measurement
-from rich.table import Table
+from rich.table import Column, Row, Table
 from rich.text import Text
 
 T = TypeVar("T", str, Text)
@@ -97,7 +98,7 @@ def joined(parts: Sequence[Text], width: int, separator: str = " · ") -> Text:
 def natural_width(console: Console, table: Table) -> int:
     """The width ``table`` takes with no cell wrapped (rich's measure, unclamped)."""
     unbounded = console.options.update(width=UNBOUNDED, max_width=UNBOUNDED)
-    return Measurement.get(console, unbounded, table).maximum
+    return Measurement.get(console, unbounded, _measurable(table)).maximum
 
 
 def fits_unwrapped(table: Table, console: Console) -> bool:
@@ -121,8 +122,9 @@ def fit(table: Table, console: Console, *, share: Share = "least_lacking_first")
     """
     wide = console.options.update_width(UNBOUNDED)
     ranges = []
-    for column in table.columns:
-        measured = table._measure_column(console, wide, column)
+    probe = _measurable(table)
+    for column in probe.columns:
+        measured = probe._measure_column(console, wide, column)
         whole = column.no_wrap and column.width is None
         ranges.append((measured.maximum if whole else measured.minimum, measured.maximum))
     room = console.width - table._extra_width
@@ -149,6 +151,23 @@ def fit(table: Table, console: Console, *, share: Share = "least_lacking_first")
     return True
 
 
+def _measurable(table: Table) -> Table:
+    """A copy of ``table`` that measures the same and fast: each column's string cells
+    joined into one, whose narrowest width (its longest word) and widest (its longest
+    line) are those of the widest cells. Rich measures a cell at a time, each through a
+    padding and a measurement object: most of a 250-row tree's fitting time."""
+    columns = []
+    for column in table.columns:
+        cells = column._cells
+        one = copy(column)
+        if len(cells) > 1 and all(isinstance(cell, str) for cell in cells):
+            one._cells = ["\n".join(cells)]  # type: ignore[arg-type]
+        columns.append(one)
+    probe = copy(table)
+    probe.columns = columns
+    return probe
+
+
 def break_cells(table: Table, after: str) -> None:
     """A cell wider than the width :func:`fit` gave its column breaks only where the
     regular expression ``after`` matches, its pieces packed into lines of that width,
@@ -163,3 +182,70 @@ def break_cells(table: Table, after: str) -> None:
             if isinstance(cell, str) and cell_len(cell) > width:
                 lines = packed(re.split(after, cell), width, " ")
                 cells[i] = "\n".join(" ".join(line) for line in lines)
+
+
+# ------------------------------------------------------------------ printing fast
+
+
+def stacked(table: Table, console: Console) -> Table:
+    """The same table as one row whose cells hold every row's lines, when that prints the
+    same characters; anything else (a row style per position, a section line, a cell
+    that is not a string, a column justified other than left or right), as is.
+
+    Rich renders each cell of a table as its own renderable; a 250-row model tree is
+    thousands of them, most of ``summary``'s time after torch's import. Stacked, each
+    column is one :class:`Text`: a cell that needs more than one line is wrapped here by
+    rich's own ``Text.wrap`` at its column's width, and every row is padded to its
+    tallest cell, as rich pads it (top-aligned). A row's style stays on its lines, not
+    on the padding between cells, where only a background would show; nncli sets none.
+    """
+    if len(table.rows) < 2 or table.row_styles or any(row.end_section for row in table.rows):
+        return table
+    columns = table.columns
+    if any(column.justify not in ("left", "right", "default") for column in columns):
+        return table
+    cells_lines: list[list[list[str]]] = []
+    for column in columns:
+        column_lines = []
+        for cell in column._cells:
+            if not isinstance(cell, str):
+                return table
+            column_lines.append(_cell_lines(cell, column, console))
+        cells_lines.append(column_lines)
+    heights = [max(len(cells[r]) for cells in cells_lines) for r in range(len(table.rows))]
+    stacked_columns = []
+    for column, cells in zip(columns, cells_lines, strict=True):
+        text = Text()
+        for r, (lines, row) in enumerate(zip(cells, table.rows, strict=True)):
+            style = row.style or ""
+            for i in range(heights[r]):
+                if r or i:
+                    text.append("\n")
+                text.append(lines[i] if i < len(lines) else "", style=style)
+        one_column = copy(column)
+        one_column._cells = [text]
+        stacked_columns.append(one_column)
+    one = copy(table)
+    one.columns = stacked_columns
+    one.rows = [Row()]
+    # Unset widths are rich's own, and they match only while nothing has to shrink.
+    if any(column.width is None for column in columns) and not fits_unwrapped(one, console):
+        return table
+    return one
+
+
+def _cell_lines(cell: str, column: Column, console: Console) -> list[str]:
+    """The lines rich prints for ``cell`` in ``column`` (its width, wrapping, overflow)."""
+    width = column.width
+    if "\n" not in cell and (width is None or cell_len(cell) <= width):
+        return [cell]
+    if width is None:
+        return cell.split("\n")
+    wrapped = Text(cell).wrap(
+        console,
+        width,
+        justify="left",
+        overflow=column.overflow,
+        no_wrap=column.no_wrap,
+    )
+    return [line.plain.rstrip() for line in wrapped]

@@ -15,7 +15,7 @@ from rich.text import Text
 from nncli.core.memory import format_bytes
 from nncli.core.model.results import LayerRow, SummaryResult
 from nncli.fmt import num
-from nncli.render.fit import break_cells, fit, fits_unwrapped, joined, pack
+from nncli.render.fit import break_cells, fit, fits_unwrapped, joined, pack, stacked
 
 
 def shape(dims: Sequence[int]) -> str:
@@ -310,7 +310,7 @@ def _short_label(row: LayerRow) -> str:
 
 def _print_tree(result: SummaryResult, console: Console) -> None:
     for table in _tree_tables(result, console):
-        console.print(table)
+        console.print(stacked(table, console))
     legend = _legend(result)
     if legend:
         console.print(joined(legend, console.width), style="dim")

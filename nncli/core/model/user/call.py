@@ -40,7 +40,9 @@ from nncli.core.model.user.target import (
     first_line,
     location,
     plain_signature,
+    preimport,
     signature_text,
+    user_path,
 )
 from nncli.errors import NncliError, RuntimeFailure, UsageError
 
@@ -488,13 +490,17 @@ def build_module(
     check_kwargs(target, kwargs)
 
     def construct() -> Any:
-        return call_user(
-            lambda: target.obj(**kwargs),
-            f"building {target.name}",
-            home=_defining_file(target.obj),
-        )
+        with user_path(target):
+            return call_user(
+                lambda: target.obj(**kwargs),
+                f"building {target.name}",
+                home=_defining_file(target.obj),
+            )
 
     if meta:
+        # Its lazy imports first, off meta: a library's import-time tensors stay real.
+        with user_output():
+            call_user(lambda: preimport(target), f"building {target.name}")
         with user_output(), torch.device("meta"), skip_init_on_meta():
             module = _check_module(target, construct(), notes)
         if any(not t.is_meta for t in tensors(module)):

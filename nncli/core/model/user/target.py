@@ -45,6 +45,9 @@ class Target:
     name: str
     kind: str
     obj: Any
+    # First on sys.path while the user's code runs: a file's folder (its sibling modules),
+    # or the current directory for a module, as when the SPEC was imported.
+    folder: str | None = None
 
 
 # --- resolving SPEC ------------------------------------------------------------------
@@ -65,9 +68,70 @@ def resolve_target(spec: str) -> Target:
             hint="e.g. --model torchvision.models:resnet18 or --model models/net.py:Net",
         )
     where, name = where.strip(), name.strip()
-    module, label = _import_file(where) if _is_path(where) else _import_module(where)
+    if _is_path(where):
+        module, label = _import_file(where)
+        folder = str(Path(where).resolve().parent)
+    else:
+        (module, label), folder = _import_module(where), os.getcwd()
     obj = _lookup(module, label, name)
-    return Target(spec=spec, name=name, kind=_kind(obj, name, label), obj=obj)
+    return Target(spec=spec, name=name, kind=_kind(obj, name, label), obj=obj, folder=folder)
+
+
+@contextmanager
+def user_path(target: Target) -> Iterator[None]:
+    """The target's folder first on sys.path while its code runs (a factory that imports
+    a sibling module when it is called, not when its file is imported)."""
+    if target.folder is None:
+        yield
+        return
+    with _first_on_path(target.folder):
+        yield
+
+
+def lazy_imports(obj: Any) -> list[str]:
+    """The modules ``obj``'s own source imports when it runs (a factory's body, or a
+    class's ``__init__`` and the rest of the class), absolute names, in source order:
+    ``import torchvision`` inside a factory, ``from .blocks import Stem`` in a method.
+    Nothing when the source cannot be read."""
+    import ast
+    import textwrap
+
+    try:
+        source = textwrap.dedent(inspect.getsource(obj))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return []
+    package = getattr(inspect.getmodule(obj), "__package__", None) or None
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            relative = "." * node.level + (node.module or "")
+            try:
+                base = importlib.util.resolve_name(relative, package) if node.level else relative
+            except (ImportError, ValueError):
+                continue
+            names.append(base)
+            names.extend(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def preimport(target: Target) -> None:
+    """Import what the target imports when it is called, before a meta build calls it.
+
+    Under ``torch.device("meta")`` every tensor a module creates *at import* would be a
+    meta tensor, and stay one in that library for the rest of the process (a constant
+    table, a registered buffer template). Imported first, on the default device, the
+    library is the one a plain ``import`` gives. A ``from m import name`` tries
+    ``m.name`` as a submodule too; a name that fails to import is left for the call
+    itself, which raises (and reports) the same error in its place.
+    """
+    for name in lazy_imports(target.obj):
+        if name in sys.modules:
+            continue
+        with user_path(target), suppress(Exception):
+            importlib.import_module(name)
 
 
 def _is_path(where: str) -> bool:
