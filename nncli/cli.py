@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "run",
         "Run one forward pass of the model (default: the tutorial's demo) and show the output.",
     ),
+    "draw": (
+        "nncli.commands.draw",
+        "draw",
+        "Draw the model (default: the tutorial's demo) as neurons and connections, or as blocks.",
+    ),
     "plot": (
         "nncli.commands.plot",
         "plot",

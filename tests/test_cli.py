@@ -13,7 +13,17 @@ from typer.testing import CliRunner
 from nncli import __version__
 from nncli.cli import COMMANDS, app, command
 
-WIDE_COMMANDS = ["summary", "run", "plot", "activations", "init-stats", "loss", "losses", "train"]
+WIDE_COMMANDS = [
+    "summary",
+    "run",
+    "draw",
+    "plot",
+    "activations",
+    "init-stats",
+    "loss",
+    "losses",
+    "train",
+]
 
 
 def test_version(cli) -> None:

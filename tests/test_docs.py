@@ -81,6 +81,7 @@ def test_every_top_level_json_key_is_documented() -> None:
         ["losses"],
         ["init-stats", "normal", "--fan-in", "4", "--fan-out", "4", "--device", "cpu"],
         ["loss", "mse", "--pred", "1,2", "--target", "0,2"],
+        ["draw", "--format", "mermaid"],
     ]
     for args in runs:
         result = CliRunner().invoke(app, [*args, "--json"], env=docs.EXAMPLE_ENV)
@@ -104,3 +105,16 @@ def test_every_nncli_variable_is_documented() -> None:
     table = docs.environment_table()
     for name in docs.environment_variables():
         assert f"`{name}`" in table
+
+
+def test_the_readmes_mermaid_is_what_draw_prints() -> None:
+    """The README's ```mermaid block (GitHub renders it) is `nncli draw --format mermaid`."""
+    from typer.testing import CliRunner
+
+    from nncli.cli import app
+
+    block = re.search(r"```mermaid\n(.*?)```", README, re.S)
+    assert block, "the README has no mermaid block"
+    result = CliRunner().invoke(app, ["draw", "--format", "mermaid"], env=docs.EXAMPLE_ENV)
+    assert result.exit_code == 0, result.output
+    assert block.group(1) == result.stdout

@@ -13,7 +13,7 @@ Whatever the input, the contract holds:
 Each command is fuzzed on its own (a parametrised test per command, so every
 command gets its share and pytest-xdist can spread them over workers).
 ``NNCLI_FUZZ_EXAMPLES`` sets the number of cases, spread evenly over the
-commands (default 240, 30 each; CI runs the default).
+commands (default 270, 30 each; CI runs the default).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from nncli.core.loss.losses import ALIASES as LOSS_ALIASES
 from nncli.core.loss.losses import LOSSES
 from nncli.core.model.config import toml_value
 
-EXAMPLES = int(os.environ.get("NNCLI_FUZZ_EXAMPLES", "240"))
+EXAMPLES = int(os.environ.get("NNCLI_FUZZ_EXAMPLES", "270"))
 CATCH_ALL = "run with --debug for the traceback"  # only the catch-all handler says this
 BASE_ENV = {
     "NO_COLOR": "1",
@@ -496,6 +496,26 @@ def train_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
     return args
 
 
+@st.composite
+def draw_args(draw: st.DrawFn, files: Files, out: Path) -> list[str]:
+    names = ["d.png", "d.svg", "d.pdf", "d.mmd", "d.dot", "d.json", "d.gif", "d", "[d].png"]
+    args = ["draw"]
+    if draw(st.integers(0, 3)) == 0:
+        args += [*model_arg(draw), *maybe(draw, ["--depth", draw(INTS)])]
+    else:
+        args += config_arg(draw, files)
+    row = draw(st.lists(NUMBERS, min_size=1, max_size=4))
+    return args + maybe(
+        draw,
+        ["--input", ",".join(row)],
+        ["-o", str(out / draw(st.sampled_from(names)))],
+        ["--format", draw(st.sampled_from(["png", "svg", "mermaid", "dot", "json", "gif", ""]))],
+        ["--seed", draw(INTS)],
+        ["--lang", draw(st.sampled_from(["en", "zh", "fr"]))],
+        ["--dpi", draw(st.sampled_from(["10", "72", "100000"]))],
+    )
+
+
 # Every command of nncli.cli.COMMANDS (a test checks) and how to make its arguments.
 COMMANDS = {
     "train": train_args,
@@ -504,6 +524,7 @@ COMMANDS = {
     "summary": summary_args,
     "run": run_args,
     "plot": plot_args,
+    "draw": draw_args,
     "activations": activations_args,
     "init-stats": init_stats_args,
 }

@@ -72,6 +72,7 @@ def test_importing_the_cli_module_is_light() -> None:
         (["--version"], set()),
         (["summary", "--help"], {"nncli.commands.summary"}),
         (["losses", "--help"], {"nncli.commands.loss"}),
+        (["draw", "--help"], {"nncli.commands.draw"}),
         (["sumary"], set()),  # "Did you mean 'summary'?" comes from the table
     ],
 )
@@ -90,6 +91,7 @@ def test_only_the_module_of_the_command_that_runs_is_imported(
         ["--version"],
         ["summary", "--help"],
         ["plot", "--help"],
+        ["draw", "--help"],
         ["init-stats", "--help"],
     ],
 )

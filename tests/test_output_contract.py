@@ -71,7 +71,14 @@ def test_summary_of_a_config_with_brackets_in_its_name(cli, tmp_path: Path) -> N
 
 
 def test_piped_lines_never_end_in_spaces(cli) -> None:
-    for command in (["summary"], ["run"], ["activations"], ["init-stats", "xavier_normal"]):
+    for command in (
+        ["summary"],
+        ["run"],
+        ["activations"],
+        ["init-stats", "xavier_normal"],
+        ["draw", "--format", "mermaid"],
+        ["draw", "--format", "dot"],
+    ):
         out = cli(*command)
         assert out.exit_code == 0, (command, out.stderr)
         bad = [line for line in out.stdout.splitlines() if line != line.rstrip()]
@@ -147,6 +154,14 @@ def test_a_virtual_filesystem_is_exit_1(cli, folder: str) -> None:
     out = cli("plot", "relu", "-o", f"{folder}/relu.png")
     assert out.exit_code == 1
     assert out.stderr.startswith(f"Error: cannot write '{folder}/relu.png'")
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc")
+@pytest.mark.parametrize("name", ["net.png", "net.mmd"])
+def test_draw_to_a_virtual_filesystem_is_exit_1(cli, name: str) -> None:
+    out = cli("draw", "-o", f"/proc/{name}")
+    assert out.exit_code == 1
+    assert out.stderr.startswith(f"Error: cannot write '/proc/{name}'")
 
 
 def test_check_output_path_refuses_before_any_work(tmp_path: Path) -> None:

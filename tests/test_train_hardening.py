@@ -351,13 +351,20 @@ def test_the_issues_run_warns_at_once_and_ctrl_c_ends_it():
     env = {**os.environ, "NO_COLOR": "1", "NNCLI_DEVICE": "cpu"}
     # 40 rows, a million epochs of one-row steps: estimated at many minutes on any machine
     args = ["train", "xor", "--samples", "40", "--epochs", "1000000", "--batch", "1", "--quiet"]
-    with subprocess.Popen(
-        [sys.executable, "-m", "nncli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
-    ) as process:
+    # A pytest-xdist worker ignores SIGINT and a child inherits that: start the child
+    # with Python's own handler instead, so the Ctrl-C below reaches it as a user's would.
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "nncli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, saved)
+    with process:
         assert process.stderr is not None
         deadline = time.monotonic() + 120
         line = ""

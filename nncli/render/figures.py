@@ -140,9 +140,13 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> Pa
     fmt = target.suffix.lower().lstrip(".")
     metadata = REPRODUCIBLE_METADATA.get(fmt, {})
 
+    # zlib level 1, not Pillow's 6: a ResNet's 10-megapixel block graph saves in 0.78 s
+    # instead of 1.01 s, for a file 16 % larger (a plot's: 8 %).
+    options = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
+
     def write(tmp: str) -> None:
         with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
-            fig.savefig(tmp, dpi=dpi, format=fmt, metadata=metadata)
+            fig.savefig(tmp, dpi=dpi, format=fmt, metadata=metadata, **options)
 
     return atomic_write(target, write)
 
@@ -191,19 +195,26 @@ def strip_label(ax: Any, y: float, name: str, colour: str) -> None:
 
 
 def render_and_save(
-    build: Build, path: str | os.PathLike[str], *, lang: str, dpi: int, show: bool
+    build: Build,
+    path: str | os.PathLike[str],
+    *,
+    lang: str,
+    dpi: int,
+    show: bool,
+    rc: dict[str, Any] | None = None,
 ) -> FigureOutcome:
     """Build and save a figure atomically; with ``show`` and a display, also show it.
 
     The file is always written first, from a figure that needs no display. Only
     then is a window attempted, and any failure there (no GUI toolkit, a DISPLAY
     that cannot be opened) is a warning, never an error: the file is the result.
+    ``rc``: matplotlib settings for this figure only.
     """
     import matplotlib
 
     warnings: list[str] = []
     shown = False
-    with matplotlib.rc_context():
+    with matplotlib.rc_context(rc):
         effective, warning = apply_language(lang)
         if warning:
             warnings.append(warning)

@@ -516,6 +516,8 @@ class _Collector:
         self.measure = False
         self.flops = 0  # counted so far (see _compute_mode_class)
         self.unattributed = 0  # flops in the model's own forward with no row to hold them
+        # ``nncli draw``'s data-flow tracer (:mod:`nncli.core.model.flow`), or None.
+        self.tracer: Any = None
 
     def flops_now(self) -> int:
         return self.flops
@@ -538,6 +540,8 @@ class _Collector:
                 frame = _Frame(module, None, 0, leaf, args, kwargs)
                 frame.start = self.flops_now()
                 self.stack.append(frame)
+                if self.tracer is not None and leaf:
+                    self.tracer.entered(self.root_row, args, kwargs)
                 return
             top = self.stack[-1]
             parent, depth = self._missing_containers(module, top)
@@ -552,6 +556,8 @@ class _Collector:
             frame = _Frame(module, row, depth, leaf, args, kwargs)
             frame.start = self.flops_now()
             self.stack.append(frame)
+            if self.tracer is not None:
+                self.tracer.entered(row, args, kwargs)
         finally:
             self.busy = False
 
@@ -586,6 +592,8 @@ class _Collector:
                 self._credit(row, inclusive - frame.child_flops)
                 if self.stack:
                     self.stack[-1].child_flops += inclusive
+            if self.tracer is not None:
+                self.tracer.left(row, frame.leaf, frame.depth == 0, output)
             if row is None:
                 return
             row.output_shape = shape_of(output)
@@ -631,6 +639,8 @@ class _Collector:
         frame = self.stack[-1]
         label, short = _call_label(func)
         start = self.flops_now()
+        # Read before the call: an in-place op (x += y) re-produces its input.
+        sources = self.tracer.sources(args, kwargs) if self.tracer is not None else None
         try:
             result = func(*args, **kwargs)
         except Exception:
@@ -641,6 +651,8 @@ class _Collector:
         if output is not None:
             frame.child_flops += flops
             parent = frame.row
+            if self.tracer is not None:
+                self.tracer.produced(len(self.ledger.rows) + 1, sources, result)
             self.ledger.rows.append(
                 LayerRow(
                     index=len(self.ledger.rows) + 1,
@@ -946,13 +958,17 @@ def _compute_mode_class() -> Any:
             if func in formulas:
                 result = func(*args, **kwargs)
                 self.owner.flops += _formula_flops(func, args, kwargs, result)
-                return result
-            if getattr(func, "__name__", "") in _MEASURED:
+            elif getattr(func, "__name__", "") in _MEASURED:
                 with self.counter:  # entering clears its counts
                     result = func(*args, **kwargs)
                 self.owner.flops += int(self.counter.get_total_flops())
-                return result
-            return func(*args, **kwargs)
+            else:
+                result = func(*args, **kwargs)
+            # nncli draw: an op with no row passes its arguments' producers on. Here,
+            # not in a mode of its own: one more mode would slow every op of the pass.
+            if self.owner.tracer is not None:
+                self.owner.tracer.passthrough(args, kwargs, result)
+            return result
 
     return _Compute
 
@@ -964,12 +980,16 @@ def _collect(
     functional: bool,
     inits: dict[str, str] | None,
     init_args: dict[str, dict[str, Any]] | None,
+    tracer: Any = None,
 ) -> tuple[list[LayerRow], Memory, Compute]:
     import torch
 
     ledger = Ledger(inits, init_args)
     ledger.measured = True
     collector = _Collector(model, ledger)
+    if tracer is not None:  # nncli draw: the edges of the data flow (core/model/flow.py)
+        tracer.start(collector, args, kwargs)
+        collector.tracer = tracer
     hand_counted: list[str] = []
     collector.measure = True
     counter = _flop_counter(hand_counted)
@@ -1108,9 +1128,13 @@ def summarize_module(
     model_spec: str | None = None,
     inits: dict[str, str] | None = None,
     init_args: dict[str, dict[str, Any]] | None = None,
+    tracer: Any = None,
 ) -> SummaryResult:
-    """Summarise any module on the given inputs: the tree folded to ``depth``, and totals."""
-    rows, memory, compute = _collect(model, args, kwargs, functional, inits, init_args)
+    """Summarise any module on the given inputs: the tree folded to ``depth``, and totals.
+
+    ``tracer`` (``nncli draw``): a :class:`nncli.core.model.flow.FlowTracer` that records
+    during the same pass which row's output each row consumed."""
+    rows, memory, compute = _collect(model, args, kwargs, functional, inits, init_args, tracer)
     params = list({id(p): p for p in model.parameters()}.values())
     total = sum(p.numel() for p in params)
     trainable = sum(p.numel() for p in params if p.requires_grad)

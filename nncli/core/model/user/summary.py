@@ -51,7 +51,7 @@ FALLBACK_MARGIN_BYTES = 64 * 1024**2
 
 
 def summarize_target(
-    request: ModelRequest, *, depth: int, functional: bool | None
+    request: ModelRequest, *, depth: int, functional: bool | None, tracer: Any = None
 ) -> SummaryResult:
     """The summary of SPEC's model: built and run on meta, or for real when it must be.
 
@@ -70,9 +70,13 @@ def summarize_target(
     which needs real weights). An instance is summarised with meta copies of its
     parameters and buffers in place of its own (``torch.func.functional_call``), so it
     is left exactly as found.
+
+    ``tracer`` (``nncli draw``): see :func:`nncli.core.model.hooks.summarize_module`; it
+    records the pass that gave the result (a fallback's real pass restarts it).
     """
     prepared = prepare(request)
     run = _Run(prepared, depth, functional)
+    run.tracer = tracer
     result = run.summarize()
     target, batch = prepared.target, request.batch
     result.model_name = target.name
@@ -105,6 +109,7 @@ class _Run:
         self.built_on: str | None = None
         self.notes: list[str] = []  # what the build noticed (a torch.compile'd model)
         self.model: nn.Module | None = None  # the module summarised
+        self.tracer: Any = None  # nncli draw's data-flow tracer, passed to the pass
 
     def summarize(self) -> SummaryResult:
         if self.target.kind == "instance":
@@ -175,6 +180,7 @@ class _Run:
                 name=self.target.name,
                 source=self.target.spec,
                 model_spec=self.target.spec,
+                tracer=self.tracer,
             )
 
         return forward(
