@@ -9,7 +9,6 @@ N nodes with residual merges.
 from __future__ import annotations
 
 import random
-import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -414,13 +413,3 @@ def test_through_render_and_save(tmp_path: Path) -> None:
         show=False,
     )
     assert outcome.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_the_demo_builds_quickly() -> None:
-    graph = demo_graph()
-    with matplotlib.rc_context():
-        draw_figure(graph, "en")  # the imports and the font cache, once
-        start = time.perf_counter()
-        fig = draw_figure(graph, "en")
-        fig.canvas.draw()
-        assert time.perf_counter() - start < 0.3

@@ -7,31 +7,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+try:  # imported as tests.models.draw_nets, or as a file by --model (its folder on sys.path)
+    from tests.models.zoo import BasicBlock
+except ImportError:
+    from zoo import BasicBlock  # type: ignore[no-redef]
 
-class ResidualBlock(nn.Module):
-    """torchvision's BasicBlock: conv-bn-relu-conv-bn, plus the input (or its downsample)."""
+
+class ResidualBlock(BasicBlock):
+    """torchvision's BasicBlock (zoo.py's): conv-bn-relu-conv-bn, plus the input (or its
+    downsample); 8 channels in and out unless told."""
 
     def __init__(self, cin: int = 8, cout: int = 8, stride: int = 1) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.downsample: nn.Module | None = None
-        if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
-            )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        out += identity
-        return self.relu(out)
+        super().__init__(cin, cout, stride)
 
 
 def residual_down() -> ResidualBlock:
