@@ -132,7 +132,7 @@ def draw(
     weights are the config's seeded init (the same as `nncli run --seed S --params`),
     or a checkpoint's with --weights. --input ROW shows one sample flowing forward.
 
-    A config too big for that (convolutions, more than 9 columns or 250,000
+    A config too big for that (convolutions, more than 12 columns or 250,000
     connections) is drawn as blocks, and the output says so; so is --model, one box per
     module at --depth with its output shape and parameters, the arrows following the
     data (residual additions and concatenations show as merges).
