@@ -255,6 +255,7 @@ VocabOpt = Annotated[
         show_default=False,
     ),
 ]
+DEFAULT_DEPTH = 3  # of the module tree: summary's rows, draw's blocks (torchinfo's too)
 DepthOpt = Annotated[
     int,
     typer.Option(

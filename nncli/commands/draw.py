@@ -3,13 +3,13 @@ connections), or any model as a graph of blocks, as a figure, Mermaid, DOT or JS
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nncli.commands._options import (
+    DEFAULT_DEPTH,
     ConfigOpt,
     DtypeOpt,
     InputSizeOpt,
@@ -24,13 +24,13 @@ from nncli.commands._options import (
     show_option,
 )
 from nncli.errors import UsageError
+from nncli.render.figures import FIGURE_FORMATS
 
 if TYPE_CHECKING:
     from nncli.core.draw.graph import Graph
 
 _FIGURE = "Figure"
 
-FIGURE_FORMATS = ("png", "svg", "pdf")
 TEXT_FORMATS = ("mermaid", "dot", "json")
 FORMATS = FIGURE_FORMATS + TEXT_FORMATS
 # -o FILE's extension -> the format it means.
@@ -45,7 +45,7 @@ EXTENSIONS = {
     "json": "json",
 }
 DEFAULT_STEM = "network"
-DEFAULT_DEPTH = 3  # as summary's --depth
+ROW_SYNTAX = 'one number per input neuron, like "0.5,-1,2"'
 
 
 def _complete_format(incomplete: str) -> list[str]:
@@ -184,23 +184,14 @@ def draw(
 
 
 def parse_row(text: str) -> tuple[float, ...]:
-    """``--input "0.5,-1,2"``: finite numbers, comma-separated; a bad one is named."""
-    parts = [part.strip() for part in text.split(",")]
-    if not text.strip() or any(not part for part in parts):
-        raise UsageError(
-            f"--input {text!r}: give one number per input neuron, comma-separated",
-            hint='e.g. --input "0.5,-1,2" for the demo\'s 3 inputs',
-        )
-    values = []
-    for part in parts:
-        try:
-            value = float(part)
-        except ValueError:
-            raise UsageError(f"--input: {part!r} is not a number (in {text!r})") from None
-        if not math.isfinite(value):
-            raise UsageError(f"--input: {part!r} is not a finite number (in {text!r})")
-        values.append(value)
-    return tuple(values)
+    """``--input "0.5,-1,2"``: one row of finite numbers, read by the rule of every number
+    nncli reads (core.inputs.parse_inline); a bad one is named."""
+    from nncli.core.inputs import parse_inline
+
+    rows = parse_inline(text, "--input", ROW_SYNTAX)
+    if len(rows) != 1:
+        raise UsageError(f'--input "{text}": one sample, not {len(rows)} rows', hint="drop the ';'")
+    return tuple(float(value) for value in rows[0])
 
 
 def resolve_output(
@@ -338,7 +329,7 @@ def _write_text(graph: Graph, fmt: str, target: Path | None, language: str, json
     from nncli.render.draw_text import graph_text
 
     if target is not None:
-        _write_file(target, graph_text(graph, fmt, lang=language))
+        _write_file(target, graph_text(graph, fmt, lang=language, path=str(target)))
     if json_out or (fmt == "json" and target is None):
         _emit(graph, fmt, str(target) if target is not None else None, None)
         return
@@ -369,7 +360,7 @@ def _write_file(target: Path, text: str) -> None:
 
 
 def _emit(graph: Graph, fmt: str, path: str | None, language: str | None) -> None:
-    from nncli.render.draw_text import graph_document
+    from nncli.render.draw_text import draw_document
     from nncli.render.jsonout import emit
 
-    emit("draw", {**graph_document(graph), "format": fmt, "path": path, "language": language})
+    emit("draw", draw_document(graph, fmt, path, language))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from nncli.commands._options import (
+    DEFAULT_DEPTH,
     ConfigOpt,
     DepthOpt,
     DeviceOpt,
@@ -102,7 +103,7 @@ def summary(
     vocab: VocabOpt = None,
     input_files: InputFilesOpt = None,
     batch: BatchOpt = None,
-    depth: DepthOpt = 3,
+    depth: DepthOpt = DEFAULT_DEPTH,
     functional: FunctionalOpt = None,
     device: DeviceOpt = None,
     classic: Annotated[

@@ -32,6 +32,9 @@ NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"  # what np.savez writes: an .npz archive, not an array
 FLOAT32_MAX = 2.0**128 - 2.0**104  # float32's largest finite value
 FLOAT64_MAX = 1.7976931348623157e308
+ROW_SEPARATOR = ";"  # between the rows of numbers given inline (parse_inline)
+VALUE_SEPARATOR = ","
+SHOWN = 40  # characters of a bad value quoted in a message
 # The float types rows can be read as, with their itemsize and largest finite value.
 FLOAT_TYPES = {"float32": (FLOAT32, FLOAT32_MAX), "float64": (8, FLOAT64_MAX)}
 # Integer and floating dtypes convert to float32 exactly or by rounding; bool,
@@ -420,3 +423,85 @@ def _cell(source: _Source, line: int, col: int) -> str:
             if number == line:
                 return cells[col][:40]
     return "?"  # pragma: no cover - the file changed while it was read
+
+
+# --- numbers given inline -------------------------------------------------------
+
+
+def parse_inline(text: str, option: str, syntax: str, *, files: bool = False) -> np.ndarray:
+    """Numbers given on the command line ("0.2,0.7,0.1"; rows separated by ";", spaces
+    allowed) as a 2-D float64 array, by the rule a CSV cell follows (:func:`is_number`).
+    Every problem names ``option``, the value and where it is; ``syntax`` says what the
+    option takes; ``files``: the option takes a file too (a misnamed one gets a hint).
+    Used by ``loss --pred/--target`` and ``draw --input``."""
+    import numpy as np
+
+    if not text.strip():
+        raise UsageError(f"{option} is empty; expected {syntax}")
+    rows = [row.strip() for row in text.split(ROW_SEPARATOR)]
+    values: list[list[float]] = []
+    for r, row in enumerate(rows, start=1):
+        where = f"row {r}" if len(rows) > 1 else "the value"
+        if not row:
+            raise UsageError(
+                f"{option} {_quote(text)}: {where} is empty; expected {syntax}",
+                hint="drop the extra ';'" if len(rows) > 1 else None,
+            )
+        values.append(
+            [
+                _inline_number(text, option, (r, c, len(rows)), cell, syntax, files)
+                for c, cell in _inline_cells(row)
+            ]
+        )
+        _check_inline_width(text, option, values)
+    if len(values) * len(values[0]) > MAX_SIZE:  # pragma: no cover - argv cannot be this long
+        raise UsageError(f"{option}: more than {MAX_SIZE:,} values")
+    return np.array(values, dtype=np.float64)
+
+
+def _inline_cells(row: str) -> list[tuple[int, str]]:
+    return [(c, cell.strip()) for c, cell in enumerate(row.split(VALUE_SEPARATOR), start=1)]
+
+
+def _inline_number(
+    text: str, option: str, at: tuple[int, int, int], cell: str, syntax: str, files: bool
+) -> float:
+    """One finite float64 from ``cell``, value ``col`` of row ``row`` of ``rows``
+    (``at``); the message says where it is in ``text``."""
+    row, col, rows = at
+    where = f"row {row}, value {col}" if rows > 1 else f"value {col}"
+    prefix = f"{option} {_quote(text)}: {where}"
+    if not is_number(cell):
+        what = "an empty value" if not cell else repr(cell[:SHOWN])
+        hint = "separate values with ','" if " " in cell or "\t" in cell else None
+        if files and re.fullmatch(r"\.[A-Za-z]\w*", Path(cell).suffix):  # data.txt, misnamed
+            hint = "a file must end in .csv or .npy"
+        raise UsageError(f"{prefix}: {what} is not a number; expected {syntax}", hint=hint)
+    value = float(cell)
+    if not math.isfinite(value):
+        if cell.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            raise UsageError(f"{prefix}: {cell} is not finite; values must be finite numbers")
+        raise UsageError(
+            f"{prefix}: {cell[:SHOWN]} does not fit in float64 "
+            f"(largest magnitude {FLOAT64_MAX:.4g}); values must be finite numbers"
+        )
+    return value
+
+
+def _check_inline_width(text: str, option: str, values: list[list[float]]) -> None:
+    """The row just parsed has as many values as the first: a table, not a ragged list."""
+    width, last = len(values[0]), len(values[-1])
+    if last != width:
+        raise UsageError(
+            f"{option} {_quote(text)}: row {len(values)} has {_count(last)} but row 1 has "
+            f"{width}; every row needs the same number of values"
+        )
+
+
+def _quote(text: str) -> str:
+    shown = text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+    return f'"{shown}"'
+
+
+def _count(values: int) -> str:
+    return f"{values} value" if values == 1 else f"{values} values"

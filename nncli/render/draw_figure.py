@@ -8,8 +8,8 @@ Neurons: one column of circles per layer, every connection a line whose colour i
 sign of its weight (RdBu's ends, as the DOT output) and whose width and opacity grow
 with |w|; the "+1" bias node of a layer is a square at the bottom of the previous
 column. A layer wider than :data:`~nncli.limits.MAX_DRAWN_NEURONS` shows its first and
-last :data:`KEEP_EACH_END` neurons with "⋮ (N more)" between them. With ``--input``
-each neuron is filled by its value and the prediction is ringed.
+last :data:`~nncli.core.draw.graph.KEEP_EACH_END` neurons with "⋮ (N more)" between
+them. With ``--input`` each neuron is filled by its value and the prediction is ringed.
 
 Blocks: one box per node in the order of ``Graph.nodes`` (a topological order),
 top to bottom, snaking into several columns when there are many; skip connections
@@ -32,28 +32,28 @@ from nncli.core.draw.graph import (
     BLOCKS,
     FUNCTION,
     INPUT,
+    KEEP_EACH_END,
     MODULE,
     OUTPUT,
     Graph,
     Layer,
     Node,
     bias_id,
+    shown_indices,
 )
 from nncli.fmt import num
-from nncli.limits import MAX_DRAWN_NEURONS
+from nncli.render.draw_text import LAYER_NAMES, activation_label, block_lines
 from nncli.render.figures import new_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-KEEP_EACH_END = 4  # neurons drawn at each end of an elided layer (as the text formats)
-
 TEXT: dict[str, dict[str, str]] = {
     "en": {
-        "input": "Input layer",
-        "hidden": "Hidden layer {k}",
-        "output": "Output layer",
+        "input": LAYER_NAMES["en"][0],
+        "hidden": LAYER_NAMES["en"][1],
+        "output": LAYER_NAMES["en"][2],
         "more": "⋮ ({n} more)",
         "inputs": "{n} inputs",
         "one_input": "1 input",
@@ -65,14 +65,13 @@ TEXT: dict[str, dict[str, str]] = {
         "activation": "activation",
         "prediction": "prediction: {label}",
         "standardized": "inputs standardised as in training",
-        "params": "{params} params",
         "depth": "{source} · depth {depth}",
         "bold": "bold",
     },
     "zh": {
-        "input": "输入层",
-        "hidden": "隐藏层 {k}",
-        "output": "输出层",
+        "input": LAYER_NAMES["zh"][0],
+        "hidden": LAYER_NAMES["zh"][1],
+        "output": LAYER_NAMES["zh"][2],
         "more": "⋮ (还有 {n} 个)",
         "inputs": "{n} 个输入",
         "one_input": "1 个输入",
@@ -84,7 +83,6 @@ TEXT: dict[str, dict[str, str]] = {
         "activation": "激活值",
         "prediction": "预测: {label}",
         "standardized": "输入已按训练时的方式标准化",
-        "params": "{params} 个参数",
         "depth": "{source} · 深度 {depth}",
         # CJK fonts rarely come in bold: matplotlib would log a findfont warning
         "bold": "normal",
@@ -147,7 +145,7 @@ FIGURE_RC = {"text.hinting": "no_hinting"}
 def draw_figure(graph: Graph, lang: str, pyplot_module: Any = None) -> Figure:
     """The figure of ``graph`` in ``lang`` (already applied: en or zh)."""
     if graph.kind == BLOCKS:
-        return _blocks(graph, TEXT[lang], pyplot_module)
+        return _blocks(graph, TEXT[lang], lang, pyplot_module)
     return _neurons(graph, TEXT[lang], lang, pyplot_module)
 
 
@@ -210,19 +208,8 @@ class _Column:
 
 
 def _shown(nodes: list[Node]) -> tuple[list[Node], int]:
-    if len(nodes) <= MAX_DRAWN_NEURONS:
-        return nodes, 0
-    return nodes[:KEEP_EACH_END] + nodes[-KEEP_EACH_END:], len(nodes) - 2 * KEEP_EACH_END
-
-
-def _activation_name(name: str, lang: str) -> str:
-    from nncli.core.activation.activations import get_activation
-    from nncli.errors import UsageError
-
-    try:
-        return get_activation(name).display_label(lang)
-    except UsageError:  # a name the registry does not know: draw it as given
-        return name
+    drawn, elided = shown_indices(len(nodes))
+    return [nodes[i] for i in drawn], elided
 
 
 def _columns(graph: Graph, text: dict[str, str], lang: str) -> list[_Column]:
@@ -242,7 +229,7 @@ def _columns(graph: Graph, text: dict[str, str], lang: str) -> list[_Column]:
             title, footer = text["input"], [text[key].format(n=f"{layer.size:,}")]
         else:
             title = text["output"] if layer.index == last else text["hidden"].format(k=layer.index)
-            footer = [_activation_name(layer.activation, lang)] if layer.activation else []
+            footer = [activation_label(layer.activation, lang) or ""] if layer.activation else []
             footer += [layer.formula] if layer.formula else []
         if layer.index == last and graph.prediction is not None:
             label = _neuron_label(by_layer.get(layer.index, []), graph.prediction)
@@ -549,17 +536,13 @@ def _colour_bar(
 # --- the block diagram ----------------------------------------------------------------
 
 
-def _block_lines(node: Node, text: dict[str, str]) -> tuple[str, str]:
+def _block_lines(node: Node, lang: str) -> tuple[str, str]:
     """The box's bold first line (the type) and its details (shape, params)."""
-    details = []
-    if node.shape is not None:
-        details.append("[" + ", ".join(str(d) for d in node.shape) + "]")
-    if node.params:
-        details.append(text["params"].format(params=f"{node.params:,}"))
-    label = node.label
+    label, *details = block_lines(node, lang)
     attribute = (node.name or "").rsplit(".", 1)[-1]
     if node.kind == MODULE and attribute and not attribute.isdigit():
-        # "conv1 · Conv2d": which of a block's three Conv2d this is (not a list's "0")
+        # "conv1 · Conv2d": which of a block's three Conv2d this is (not a list's "0");
+        # the text formats keep the type alone, as the JSON's label does
         label = f"{attribute} · {label}"
     return label, "\n".join(details)
 
@@ -573,8 +556,8 @@ def _grid(count: int) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
-def _blocks(graph: Graph, text: dict[str, str], pyplot_module: Any) -> Figure:
-    lines = [_block_lines(node, text) for node in graph.nodes]
+def _blocks(graph: Graph, text: dict[str, str], lang: str, pyplot_module: Any) -> Figure:
+    lines = [_block_lines(node, lang) for node in graph.nodes]
     box_width = max(
         [1.5]
         + [_text_width(label, LABEL_PT) * 1.1 + 0.25 for label, _ in lines]

@@ -13,14 +13,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from nncli.core.draw.graph import BIAS, BLOCKS, FUNCTION, INPUT, OUTPUT, Edge, Graph, Layer, Node
+from nncli.core.draw.graph import (
+    BIAS,
+    BLOCKS,
+    FUNCTION,
+    INPUT,
+    KEEP_EACH_END,
+    OUTPUT,
+    Edge,
+    Graph,
+    Layer,
+    Node,
+    shown_indices,
+)
 from nncli.fmt import num
 from nncli.limits import MAX_DRAWN_NEURONS
 
 # GitHub's Mermaid (maxEdges) refuses a chart with more edges than this.
 MERMAID_MAX_EDGES = 500
-# Neurons kept at each end of an elided layer: as many as fit, this many at most.
-KEEP_EACH_END = 4
 WEIGHT_DIGITS = 2  # significant digits of a weight written on an edge
 
 # DOT colours of a connection by the sign of its weight (RdBu's ends, as the figure).
@@ -29,14 +39,6 @@ MIN_PENWIDTH, MAX_PENWIDTH = 0.5, 4.0
 
 
 # --- Which neurons are drawn ----------------------------------------------------------
-
-
-def shown_indices(size: int, keep: int = KEEP_EACH_END) -> tuple[list[int], int]:
-    """The neuron indices drawn of a layer of ``size`` and how many are elided between
-    the first ``keep`` and the last ``keep`` (0 when the whole layer fits)."""
-    if size <= MAX_DRAWN_NEURONS:
-        return list(range(size)), 0
-    return [*range(keep), *range(size - keep, size)], size - 2 * keep
 
 
 def more_id(layer: int) -> str:
@@ -75,15 +77,16 @@ def _visible(graph: Graph, budget: int | None = None) -> _Visible:
 # --- Labels shared by both formats ----------------------------------------------------
 
 
-def activation_label(name: str | None) -> str | None:
-    """The registry's display name ("Sigmoid"), or the name itself if it has none."""
+def activation_label(name: str | None, lang: str = "en") -> str | None:
+    """The registry's display name in ``lang`` ("Sigmoid"), or the name itself if the
+    registry does not know it."""
     if name is None:
         return None
     from nncli.core.activation.activations import get_activation
     from nncli.errors import UsageError
 
     try:
-        return get_activation(name).label
+        return get_activation(name).display_label(lang)
     except UsageError:
         return name
 
@@ -102,7 +105,7 @@ def layer_title(layer: Layer, lang: str = "en") -> str:
     if layer.role == "input":
         return first
     title = last if layer.role == "output" else hidden.format(k=layer.index)
-    act = activation_label(layer.activation)
+    act = activation_label(layer.activation, lang)
     return f"{title} · {act}" if act else title
 
 
@@ -110,13 +113,17 @@ def weight_text(weight: float | None) -> str:
     return num(weight, WEIGHT_DIGITS)
 
 
-def block_lines(node: Node) -> list[str]:
-    """A block's text: its type (or name), its output shape, its parameters."""
+PARAMS = {"en": "{params} params", "zh": "{params} 个参数"}
+
+
+def block_lines(node: Node, lang: str = "en") -> list[str]:
+    """A block's text, in the figure and the text formats alike: its type (or name), its
+    output shape, its parameters."""
     lines = [node.label]
     if node.shape is not None:
         lines.append("[" + ", ".join(str(d) for d in node.shape) + "]")
     if node.params:
-        lines.append(f"{node.params:,} params")
+        lines.append(PARAMS.get(lang, PARAMS["en"]).format(params=f"{node.params:,}"))
     return lines
 
 
@@ -346,19 +353,24 @@ def _layer_document(layer: Layer) -> dict[str, Any]:
     }
 
 
-def graph_text(graph: Graph, fmt: str, *, lang: str = "en") -> str:
+def draw_document(graph: Graph, fmt: str, path: str | None, language: str | None) -> dict[str, Any]:
+    """``nncli draw``'s JSON document (the one JSON writer adds ``schema_version``): the
+    graph, the format drawn, the file written (None: stdout) and the figure's language."""
+    return {**graph_document(graph), "format": fmt, "path": path, "language": language}
+
+
+def graph_text(graph: Graph, fmt: str, *, lang: str = "en", path: str | None = None) -> str:
     """The text of a text format: ``mermaid``, ``dot`` or ``json`` (the document
-    ``--json`` prints, as the one JSON writer writes it)."""
+    ``--json`` prints, written by the one JSON writer; ``path``: the file it goes to)."""
     if fmt == "mermaid":
         return mermaid(graph, lang=lang)
     if fmt == "dot":
         return dot(graph, lang=lang)
-    from nncli.render.jsonout import SCHEMA_VERSION, write_json
+    from nncli.render.jsonout import emit
 
     parts: list[str] = []
-    document = {"schema_version": SCHEMA_VERSION, "command": "draw", **graph_document(graph)}
-    write_json(parts.append, {**document, "format": "json"})
-    return "".join(parts) + "\n"
+    emit("draw", draw_document(graph, "json", path, None), write=parts.append)
+    return "".join(parts)
 
 
 # --- What the command prints ----------------------------------------------------------

@@ -42,13 +42,15 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
-def emit(command: str, payload: Mapping[str, Any]) -> None:
-    """Print one JSON document with ``schema_version`` and ``command`` first."""
+def emit(command: str, payload: Mapping[str, Any], write: Write | None = None) -> None:
+    """Print one JSON document with ``schema_version`` and ``command`` first; to
+    ``write`` instead of stdout where given (a file the command writes)."""
     document = {"schema_version": SCHEMA_VERSION, "command": command, **payload}
-    write = sys.stdout.write
-    write_json(write, document)
-    write("\n")
-    sys.stdout.flush()
+    out = sys.stdout.write if write is None else write
+    write_json(out, document)
+    out("\n")
+    if write is None:
+        sys.stdout.flush()
 
 
 def write_json(write: Write, value: Any) -> None:

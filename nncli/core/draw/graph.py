@@ -15,8 +15,9 @@ Node ids are stable strings, unique in a graph, safe in Mermaid and DOT as they 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from nncli.limits import MAX_DRAWN_NEURONS
 
 # Node kinds.
 INPUT = "input"  # a neuron of the input layer, or (blocks) one of the model's inputs
@@ -29,6 +30,10 @@ NODE_KINDS = (INPUT, NEURON, OUTPUT, BIAS, MODULE, FUNCTION)
 
 NEURONS = "neurons"
 BLOCKS = "blocks"
+
+# A layer wider than MAX_DRAWN_NEURONS is drawn (figure, Mermaid, DOT) as this many
+# neurons at each end with "⋮ (N more)" between them; the JSON lists them all.
+KEEP_EACH_END = 4
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,6 @@ class Graph:
     # Why the graph is what it is: "too big to draw as neurons (...): drawn as blocks",
     # "the meta pass ..."; printed after the path and kept in --json.
     notes: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:
@@ -116,3 +120,12 @@ def neuron_id(layer: int, index: int) -> str:
 def bias_id(layer: int) -> str:
     """The bias node feeding ``layer`` (drawn in the column of ``layer - 1``)."""
     return f"L{layer}_bias"
+
+
+def shown_indices(size: int, keep: int = KEEP_EACH_END) -> tuple[list[int], int]:
+    """The neuron indices drawn of a layer of ``size`` and how many are elided between
+    the first ``keep`` and the last ``keep`` (0 when the whole layer fits): the one rule
+    of the figure and the text formats."""
+    if size <= MAX_DRAWN_NEURONS:
+        return list(range(size)), 0
+    return [*range(keep), *range(size - keep, size)], size - 2 * keep
